@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: MIT
+# The observatory: plain Makefile. `make demo` runs the main job, `make test` the tests.
+# Top-level targets install missing Debian packages first (tools/install-deps.sh), then
+# build in a sub-make so pkg-config runs after the packages exist.
+
+SHELL := /bin/bash
+CC ?= cc
+PKGS := ldns libevent yaml-0.1 sqlite3
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs $(PKGS))
+
+WARN := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
+INCLUDES := -Icommon -Icollector
+REL_CFLAGS := $(WARN) -O2 -g -MMD -MP
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_CFLAGS := $(WARN) -O1 -g -MMD -MP $(SAN_FLAGS)
+
+COMMON_SRC := $(wildcard common/*.c)
+COLL_LIB_SRC := $(filter-out collector/main.c,$(wildcard collector/*.c))
+LIB_SRC := $(COMMON_SRC) $(COLL_LIB_SRC)
+MIGRATIONS := $(sort $(wildcard schemas/collector/[0-9]*.sql))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+GEN := build/gen/migrations.c
+
+REL_OBJ := $(patsubst %.c,build/rel/%.o,$(LIB_SRC)) build/rel/gen/migrations.o
+SAN_OBJ := $(patsubst %.c,build/san/%.o,$(LIB_SRC)) build/san/gen/migrations.o
+
+.PHONY: all deps build build-san check test integration testbed-test bench demo format \
+	format-check clean man
+
+all: deps
+	@$(MAKE) --no-print-directory build
+
+deps:
+	@tools/install-deps.sh all
+
+build: bin/obs-collector
+
+build-san: build/san/obs-collector build/san/unit-tests
+
+build/embed: tools/embed.c
+	@mkdir -p $(@D)
+	$(CC) -O1 -o $@ $<
+
+$(GEN): build/embed $(MIGRATIONS)
+	@mkdir -p $(@D)
+	build/embed obs_collector_migrations $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+build/rel/gen/migrations.o: $(GEN)
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) $(INCLUDES) -c -o $@ $<
+
+build/san/gen/migrations.o: $(GEN)
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) $(INCLUDES) -c -o $@ $<
+
+build/rel/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) $(INCLUDES) $(PKG_CFLAGS) -c -o $@ $<
+
+build/san/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) $(INCLUDES) $(PKG_CFLAGS) -c -o $@ $<
+
+bin/obs-collector: build/rel/collector/main.o $(REL_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(PKG_LIBS)
+
+build/san/obs-collector: build/san/collector/main.o $(SAN_OBJ)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/san/unit-tests: $(patsubst %.c,build/san/%.o,$(UNIT_SRC)) $(SAN_OBJ)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
+
+# fast, offline: unit and replay tests under ASan and UBSan
+check: deps
+	@$(MAKE) --no-print-directory build-san
+	@tests/run-suites.sh unit
+
+# everything: check plus integration tests against real servers and resolvers
+test: deps
+	@$(MAKE) --no-print-directory build build-san
+	@tests/run-suites.sh unit integration testbed
+
+integration: deps
+	@$(MAKE) --no-print-directory build build-san
+	@tests/run-suites.sh integration
+
+bench: deps
+	@$(MAKE) --no-print-directory build
+	@tests/bench/collector-vs-dnsperf.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory build
+	@tools/demo.sh
+
+format:
+	clang-format -i $(LIB_SRC) collector/main.c tools/embed.c $(wildcard common/*.h collector/*.h) $(UNIT_SRC)
+
+format-check:
+	@clang-format --dry-run -Werror $(LIB_SRC) collector/main.c tools/embed.c \
+		$(wildcard common/*.h collector/*.h) $(UNIT_SRC) && echo "format-check: ok"
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* Parsing a matched, guarded response with ldns into what the store keeps: header bits,
+ * EDE codes, the RRset version it carries (content-addressed), and for discovery the NS names
+ * and addresses it lists. Never prints anything from the packet. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ANS_HASH_LEN 32
+#define ANS_MAX_EDE 8
+#define ANS_MAX_NS 32
+#define ANS_MAX_ADDRS 32
+
+/* header bits as stored (schemas/collector/0001_init.sql) */
+#define ANS_F_AA 1u
+#define ANS_F_TC 2u
+#define ANS_F_RD 4u
+#define ANS_F_RA 8u
+#define ANS_F_AD 16u
+#define ANS_F_CD 32u
+
+enum ans_kind { ANS_NONE = 0, ANS_ANSWER = 1, ANS_REFERRAL = 2, ANS_NXDOMAIN = 3, ANS_NODATA = 4 };
+
+typedef struct ans_version {
+	enum ans_kind kind;
+	uint8_t hash[ANS_HASH_LEN];
+	char owner[256]; /* canonical presentation form */
+	uint16_t type;
+	uint32_t ttl; /* TTL as served (minimum over the set; negative: min(SOA TTL, MINIMUM)) */
+	uint16_t rr_count, sig_count;
+	uint8_t *rdata; /* owned; see the schema for the encoding */
+	size_t rdata_len;
+	uint8_t *rrsig; /* owned */
+	size_t rrsig_len;
+} ans_version_t;
+
+typedef struct ans_addr {
+	char owner[256];
+	uint8_t raw[16];
+	uint8_t len; /* 4 or 16 */
+} ans_addr_t;
+
+typedef struct ans_summary {
+	uint8_t rcode;
+	uint16_t flags; /* ANS_F_* */
+	uint16_t ede[ANS_MAX_EDE];
+	uint8_t ede_n;
+	ans_version_t ver; /* kind ANS_NONE when the answer carries no RRset of interest */
+	char ns[ANS_MAX_NS][256]; /* NS names listed (NS answer, or referral) */
+	uint8_t ns_n;
+	uint32_t ns_ttl;
+	ans_addr_t addrs[ANS_MAX_ADDRS]; /* A/AAAA in the answer and glue in additional */
+	uint8_t addrs_n;
+	bool capped; /* more NS names, addresses or EDE codes than fit: the rest was dropped */
+} ans_summary_t;
+
+/* Parse wire (already matched and guarded) for the question qname/qtype. On OBS_EOK the
+ * summary holds owned buffers: release with ans_summary_clear(). On OBS_EMALFORMED (ldns
+ * refused it) the summary is empty. */
+int ans_parse(const uint8_t *wire, size_t len, const char *qname, uint16_t qtype,
+	      ans_summary_t *out);
+
+/* Free what ans_parse allocated; the summary becomes empty. NULL is a no-op. */
+void ans_summary_clear(ans_summary_t *s);
+
+/* Presentation form of a wire-format domain name rdf, canonical (lower case). */
+void ans_dname_text(const void *ldns_rdf_dname, char *buf, size_t len);

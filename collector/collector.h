@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* The active collector: builds targets and series from the configuration, runs polling
+ * rounds on a libevent loop through the engine, discovers name servers (parent referral, glue,
+ * provider apex NS, addresses through a resolver), keeps polling a server while resolvers may
+ * still use it, classifies resolver answers, and writes everything through the store. */
+#pragma once
+
+#include <event2/event.h>
+#include <stdbool.h>
+
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "store.h"
+
+typedef struct coll coll_t;
+
+typedef struct coll_opts {
+	bool once;       /* one round at every target, then stop */
+	const char *db;  /* overrides the configured database path when not NULL */
+} coll_opts_t;
+
+/* Create a collector. cfg, clock and log are borrowed and must outlive it. The database is
+ * opened here; on failure the reason is logged. */
+int coll_new(const obs_config_t *cfg, const coll_opts_t *opts, struct event_base *base,
+	     const obs_clock_t *clock, const obs_log_t *log, coll_t **out);
+
+/* Run until SIGINT / SIGTERM (or, with once, until the round is done). Commits on exit. */
+int coll_run(coll_t *c);
+
+/* Commit, close the database, free. NULL is a no-op. */
+void coll_free(coll_t *c);

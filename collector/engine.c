@@ -1,0 +1,744 @@
+/* SPDX-License-Identifier: MIT */
+/* All of the collector's socket I/O lives here. */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "guard.h"
+#include "obs_err.h"
+
+#define ENG_SOCKS 16            /* UDP sockets per address family */
+#define ENG_TICK_US 5000        /* deadline and token refill resolution */
+#define ENG_RECV_BATCH 256      /* datagrams read per readiness event */
+#define ENG_TCP_MAX_BYTES 262144 /* bytes read on one TCP connection before giving up */
+#define ENG_RCVBUF (4 << 20)
+
+#define SAW_MISMATCH 1u
+#define SAW_MALFORMED 2u
+
+struct eng_slot {
+	eng_req_t *req;
+	obs_usec_t deadline; /* monotonic */
+	obs_usec_t sent_mono;
+	obs_usec_t sent_real;
+	struct bufferevent *bev; /* TCP only */
+	eng_t *eng;
+	uint32_t heap_idx;
+	uint16_t id;
+	uint16_t sock;
+	uint8_t transport;
+	uint8_t saw;
+	bool used;
+};
+
+struct eng_sock {
+	int fd;
+	struct event *ev;
+	eng_t *eng;
+	uint16_t index;
+};
+
+struct eng {
+	struct event_base *base;
+	const obs_clock_t *clock;
+	eng_result_fn cb;
+	void *cb_arg;
+	struct event *tick;
+
+	struct eng_slot *slots;
+	size_t nslots;
+	uint32_t *free_list;
+	size_t nfree;
+
+	uint32_t *heap; /* slot indexes, min-heap by deadline */
+	size_t heap_n;
+
+	uint32_t *table; /* (sock, id) -> slot index + 1; 0 = empty */
+	size_t table_cap;
+
+	struct eng_sock socks[2 * ENG_SOCKS]; /* [0, ENG_SOCKS) IPv4, then IPv6 */
+
+	eng_target_t *ready_head, *ready_tail;
+
+	uint8_t rnd[4096];
+	size_t rnd_pos;
+
+	uint8_t rbuf[GUARD_MAX_MSG + 1];
+	eng_stats_t st;
+};
+
+/* ---- randomness ---- */
+
+static uint32_t rnd32(eng_t *e)
+{
+	if (e->rnd_pos + 4 > sizeof(e->rnd)) {
+		if (getrandom(e->rnd, sizeof(e->rnd), 0) != (ssize_t)sizeof(e->rnd)) {
+			/* getrandom on Linux does not fail for this size once seeded */
+			for (size_t i = 0; i < sizeof(e->rnd); i++)
+				e->rnd[i] ^= (uint8_t)(obs_mono_now() >> (i % 8));
+		}
+		e->rnd_pos = 0;
+	}
+	uint32_t v;
+	memcpy(&v, e->rnd + e->rnd_pos, 4);
+	e->rnd_pos += 4;
+	return v;
+}
+
+/* ---- the deadline heap ---- */
+
+static void heap_swap(eng_t *e, size_t a, size_t b)
+{
+	uint32_t t = e->heap[a];
+	e->heap[a] = e->heap[b];
+	e->heap[b] = t;
+	e->slots[e->heap[a]].heap_idx = (uint32_t)a;
+	e->slots[e->heap[b]].heap_idx = (uint32_t)b;
+}
+
+static obs_usec_t heap_key(const eng_t *e, size_t i)
+{
+	return e->slots[e->heap[i]].deadline;
+}
+
+static void heap_up(eng_t *e, size_t i)
+{
+	while (i > 0 && heap_key(e, (i - 1) / 2) > heap_key(e, i)) {
+		heap_swap(e, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void heap_down(eng_t *e, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < e->heap_n && heap_key(e, l) < heap_key(e, m))
+			m = l;
+		if (r < e->heap_n && heap_key(e, r) < heap_key(e, m))
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(e, i, m);
+		i = m;
+	}
+}
+
+static void heap_push(eng_t *e, uint32_t slot)
+{
+	e->heap[e->heap_n] = slot;
+	e->slots[slot].heap_idx = (uint32_t)e->heap_n;
+	e->heap_n++;
+	heap_up(e, e->heap_n - 1);
+}
+
+static void heap_remove(eng_t *e, uint32_t slot)
+{
+	size_t i = e->slots[slot].heap_idx;
+	e->heap_n--;
+	if (i != e->heap_n) {
+		heap_swap(e, i, e->heap_n);
+		heap_down(e, i);
+		heap_up(e, i);
+	}
+}
+
+/* ---- the (socket, ID) table, linear probing with backward-shift deletion ---- */
+
+static size_t tkey(uint16_t sock, uint16_t id, size_t cap)
+{
+	uint32_t k = (uint32_t)sock << 16 | id;
+	k *= 2654435761u;
+	return (size_t)k & (cap - 1);
+}
+
+static uint32_t table_find(const eng_t *e, uint16_t sock, uint16_t id)
+{
+	for (size_t i = tkey(sock, id, e->table_cap);; i = (i + 1) & (e->table_cap - 1)) {
+		uint32_t v = e->table[i];
+		if (v == 0)
+			return UINT32_MAX;
+		const struct eng_slot *s = &e->slots[v - 1];
+		if (s->sock == sock && s->id == id)
+			return v - 1;
+	}
+}
+
+static void table_insert(eng_t *e, uint32_t slot)
+{
+	const struct eng_slot *s = &e->slots[slot];
+	size_t i = tkey(s->sock, s->id, e->table_cap);
+	while (e->table[i] != 0)
+		i = (i + 1) & (e->table_cap - 1);
+	e->table[i] = slot + 1;
+}
+
+static void table_delete(eng_t *e, uint32_t slot)
+{
+	const struct eng_slot *s = &e->slots[slot];
+	size_t mask = e->table_cap - 1;
+	size_t i = tkey(s->sock, s->id, e->table_cap);
+	while (e->table[i] != slot + 1)
+		i = (i + 1) & mask;
+	for (size_t j = (i + 1) & mask;; j = (j + 1) & mask) {
+		uint32_t v = e->table[j];
+		if (v == 0)
+			break;
+		const struct eng_slot *o = &e->slots[v - 1];
+		size_t home = tkey(o->sock, o->id, e->table_cap);
+		/* can o move into the hole at i? only if its home is not in (i, j] cyclically */
+		bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+		if (!between) {
+			e->table[i] = v;
+			i = j;
+		}
+	}
+	e->table[i] = 0;
+}
+
+/* ---- results ---- */
+
+static void emit(eng_t *e, eng_req_t *r, enum store_status status, unsigned transport,
+		 obs_usec_t t, obs_usec_t rtt, const ans_summary_t *ans, const uint8_t *wire,
+		 size_t wire_len, bool final)
+{
+	switch (status) {
+	case ST_ANSWERED: e->st.answered++; break;
+	case ST_TIMEOUT: e->st.timeout++; break;
+	case ST_NETERR: e->st.neterr++; break;
+	case ST_TRUNCATED: e->st.truncated++; break;
+	case ST_MALFORMED: e->st.malformed++; break;
+	case ST_MISMATCHED: e->st.mismatched++; break;
+	case ST_DROPPED: e->st.dropped++; break;
+	}
+	if (final)
+		r->busy = false;
+	eng_result_t res = {.req = r, .status = status, .attempt = r->attempt,
+			    .transport = transport, .t = t, .rtt = rtt, .ans = ans,
+			    .wire = wire, .wire_len = wire_len, .final = final};
+	e->cb(e->cb_arg, &res);
+}
+
+static void slot_release(eng_t *e, uint32_t idx)
+{
+	struct eng_slot *s = &e->slots[idx];
+	if (s->transport == 0)
+		table_delete(e, idx);
+	heap_remove(e, idx);
+	if (s->bev) {
+		bufferevent_free(s->bev);
+		s->bev = NULL;
+	}
+	s->used = false;
+	s->req = NULL;
+	e->free_list[e->nfree++] = idx;
+	e->st.inflight--;
+}
+
+static void enqueue(eng_t *e, eng_req_t *r);
+static void drain(eng_t *e);
+
+/* An attempt ended without an answer: retry or give the final result. */
+static void attempt_failed(eng_t *e, eng_req_t *r, enum store_status status, unsigned transport,
+			   obs_usec_t t)
+{
+	bool retry = r->attempt < r->retries;
+	emit(e, r, status, transport, t, -1, NULL, NULL, 0, !retry);
+	if (retry) {
+		r->attempt++;
+		enqueue(e, r);
+	}
+}
+
+/* ---- sending ---- */
+
+static int sock_for(eng_t *e, int family, uint16_t *index)
+{
+	size_t base = family == AF_INET6 ? ENG_SOCKS : 0;
+	size_t pick = base + rnd32(e) % ENG_SOCKS;
+	if (e->socks[pick].fd < 0)
+		return OBS_ENET;
+	*index = (uint16_t)pick;
+	return OBS_EOK;
+}
+
+static void tcp_start(eng_t *e, uint32_t idx);
+
+static void send_udp(eng_t *e, eng_req_t *r)
+{
+	uint32_t idx = e->free_list[--e->nfree];
+	struct eng_slot *s = &e->slots[idx];
+	memset(s, 0, sizeof(*s));
+	s->eng = e;
+	s->req = r;
+	s->used = true;
+	s->sent_real = obs_clock_now(e->clock);
+	s->sent_mono = obs_mono_now();
+	s->deadline = s->sent_mono + r->timeout;
+	e->st.inflight++;
+	heap_push(e, idx);
+	e->st.sent++;
+
+	if (sock_for(e, r->target->addr.ss.ss_family, &s->sock) != OBS_EOK) {
+		heap_remove(e, idx);
+		s->used = false;
+		e->free_list[e->nfree++] = idx;
+		e->st.inflight--;
+		attempt_failed(e, r, ST_NETERR, 0, s->sent_real);
+		return;
+	}
+	do {
+		s->id = (uint16_t)rnd32(e);
+	} while (table_find(e, s->sock, s->id) != UINT32_MAX);
+	table_insert(e, idx);
+
+	uint8_t buf[PROBE_MAX_QUERY];
+	memcpy(buf, r->q.wire, r->q.len);
+	probe_set_id(buf, s->id);
+	ssize_t n = sendto(e->socks[s->sock].fd, buf, r->q.len, 0,
+			   (const struct sockaddr *)&r->target->addr.ss, r->target->addr.len);
+	if (n != (ssize_t)r->q.len) {
+		obs_usec_t t = s->sent_real;
+		slot_release(e, idx);
+		attempt_failed(e, r, ST_NETERR, 0, t);
+	}
+}
+
+static bool take_token(eng_target_t *t, obs_usec_t now)
+{
+	double cap = t->rate > 0 ? (double)t->rate : 1.0;
+	if (cap < 1.0)
+		cap = 1.0;
+	t->tokens += (double)(now - t->refilled) * (double)t->rate / 1e6;
+	if (t->tokens > cap)
+		t->tokens = cap;
+	t->refilled = now;
+	if (t->tokens < 1.0)
+		return false;
+	t->tokens -= 1.0;
+	return true;
+}
+
+static void ready_push(eng_t *e, eng_target_t *t)
+{
+	if (t->in_ready)
+		return;
+	t->in_ready = true;
+	t->ready_next = NULL;
+	if (e->ready_tail)
+		e->ready_tail->ready_next = t;
+	else
+		e->ready_head = t;
+	e->ready_tail = t;
+}
+
+static void enqueue(eng_t *e, eng_req_t *r)
+{
+	eng_target_t *t = r->target;
+	if (t->queued >= ENG_MAX_QUEUE) {
+		emit(e, r, ST_DROPPED, 0, obs_clock_now(e->clock), -1, NULL, NULL, 0, true);
+		return;
+	}
+	r->next = NULL;
+	if (t->qtail)
+		t->qtail->next = r;
+	else
+		t->qhead = r;
+	t->qtail = r;
+	t->queued++;
+	e->st.queued++;
+	ready_push(e, t);
+}
+
+/* Send what the bounds allow: passes of round-robin over the targets with queued requests,
+ * one request per target per pass, until a pass sends nothing (no tokens) or slots run out. */
+static void drain(eng_t *e)
+{
+	obs_usec_t now = obs_mono_now();
+	bool progress = true;
+	while (progress && e->nfree > 0 && e->ready_head) {
+		progress = false;
+		eng_target_t *end = e->ready_tail;
+		for (;;) {
+			eng_target_t *t = e->ready_head;
+			e->ready_head = t->ready_next;
+			if (e->ready_head == NULL)
+				e->ready_tail = NULL;
+			t->in_ready = false;
+			if (t->qhead && take_token(t, now)) {
+				eng_req_t *r = t->qhead;
+				t->qhead = r->next;
+				if (t->qhead == NULL)
+					t->qtail = NULL;
+				t->queued--;
+				e->st.queued--;
+				send_udp(e, r);
+				progress = true;
+			}
+			if (t->qhead)
+				ready_push(e, t);
+			if (t == end || e->nfree == 0 || e->ready_head == NULL)
+				break;
+		}
+	}
+}
+
+int eng_submit(eng_t *e, eng_req_t *r)
+{
+	if (r->busy)
+		return OBS_EAGAIN;
+	r->busy = true;
+	r->attempt = 0;
+	enqueue(e, r);
+	drain(e);
+	return OBS_EOK;
+}
+
+void eng_cancel_target(eng_t *e, eng_target_t *t)
+{
+	while (t->qhead) {
+		eng_req_t *r = t->qhead;
+		t->qhead = r->next;
+		t->queued--;
+		e->st.queued--;
+		r->busy = false;
+	}
+	t->qtail = NULL;
+	if (t->in_ready) {
+		eng_target_t **pp = &e->ready_head, *prev = NULL;
+		while (*pp && *pp != t) {
+			prev = *pp;
+			pp = &(*pp)->ready_next;
+		}
+		if (*pp) {
+			*pp = t->ready_next;
+			if (e->ready_tail == t)
+				e->ready_tail = prev;
+		}
+		t->in_ready = false;
+	}
+}
+
+/* ---- receiving ---- */
+
+/* A message that matched the query: guard, parse, and finish the attempt. Returns false when
+ * the message did not pass (the attempt keeps waiting). */
+static bool deliver(eng_t *e, uint32_t idx, const uint8_t *msg, size_t len)
+{
+	struct eng_slot *s = &e->slots[idx];
+	eng_req_t *r = s->req;
+	if (guard_check(msg, len, NULL) != OBS_EOK) {
+		s->saw |= SAW_MALFORMED;
+		return false;
+	}
+	ans_summary_t ans;
+	char qname[256];
+	/* the question name in presentation form, for matching RRsets */
+	size_t pos = 12, o = 0;
+	while (pos < 12u + r->q.qname_len && r->q.wire[pos] != 0) {
+		uint8_t l = r->q.wire[pos++];
+		for (uint8_t i = 0; i < l && o + 5 < sizeof(qname); i++, pos++)
+			qname[o++] = (char)r->q.wire[pos];
+		qname[o++] = '.';
+	}
+	if (o == 0)
+		qname[o++] = '.';
+	qname[o] = '\0';
+	if (ans_parse(msg, len, qname, r->q.qtype, &ans) != OBS_EOK) {
+		s->saw |= SAW_MALFORMED;
+		return false;
+	}
+	obs_usec_t rtt = obs_mono_now() - s->sent_mono;
+	obs_usec_t t = s->sent_real;
+	unsigned transport = s->transport;
+	bool truncated = (ans.flags & ANS_F_TC) && transport == 0;
+	if (truncated) {
+		emit(e, r, ST_TRUNCATED, 0, t, rtt, &ans, msg, len, false);
+		ans_summary_clear(&ans);
+		tcp_start(e, idx);
+		return true;
+	}
+	slot_release(e, idx);
+	emit(e, r, ST_ANSWERED, transport, t, rtt, &ans, msg, len, true);
+	ans_summary_clear(&ans);
+	return true;
+}
+
+static bool same_addr(const struct sockaddr_storage *from, socklen_t flen, const obs_addr_t *a)
+{
+	obs_addr_t f;
+	memset(&f, 0, sizeof(f));
+	memcpy(&f.ss, from, flen < sizeof(f.ss) ? flen : sizeof(f.ss));
+	f.len = flen;
+	return obs_addr_equal(&f, a);
+}
+
+static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct eng_sock *sk = arg;
+	eng_t *e = sk->eng;
+	for (int n = 0; n < ENG_RECV_BATCH; n++) {
+		struct sockaddr_storage from;
+		socklen_t flen = sizeof(from);
+		ssize_t len = recvfrom(fd, e->rbuf, sizeof(e->rbuf), MSG_DONTWAIT,
+				       (struct sockaddr *)&from, &flen);
+		if (len < 0)
+			break; /* EAGAIN, or an ICMP error we cannot attribute */
+		if (len < 2) {
+			e->st.stray++;
+			continue;
+		}
+		uint16_t id = (uint16_t)(e->rbuf[0] << 8 | e->rbuf[1]);
+		uint32_t idx = table_find(e, sk->index, id);
+		if (idx == UINT32_MAX) {
+			e->st.stray++;
+			continue;
+		}
+		struct eng_slot *s = &e->slots[idx];
+		if (!same_addr(&from, flen, &s->req->target->addr) ||
+		    probe_match(&s->req->q, id, e->rbuf, (size_t)len) != OBS_EOK) {
+			s->saw |= SAW_MISMATCH;
+			e->st.spoofed++;
+			continue;
+		}
+		(void)deliver(e, idx, e->rbuf, (size_t)len);
+	}
+	drain(e);
+}
+
+/* ---- TCP ---- */
+
+static void tcp_fail(eng_t *e, uint32_t idx)
+{
+	struct eng_slot *s = &e->slots[idx];
+	eng_req_t *r = s->req;
+	obs_usec_t t = s->sent_real;
+	enum store_status st = (s->saw & SAW_MALFORMED) ? ST_MALFORMED : ST_NETERR;
+	slot_release(e, idx);
+	attempt_failed(e, r, st, 1, t);
+	drain(e);
+}
+
+static void tcp_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct eng_slot *s = arg;
+	eng_t *e = s->eng;
+	uint32_t idx = (uint32_t)(s - e->slots);
+	struct evbuffer *in = bufferevent_get_input(bev);
+	for (;;) {
+		size_t have = evbuffer_get_length(in);
+		if (have < 2)
+			return;
+		uint8_t lb[2];
+		evbuffer_copyout(in, lb, 2);
+		size_t mlen = (size_t)lb[0] << 8 | lb[1];
+		if (have < 2 + mlen)
+			return;
+		evbuffer_drain(in, 2);
+		evbuffer_remove(in, e->rbuf, mlen);
+		uint16_t id = mlen >= 2 ? (uint16_t)(e->rbuf[0] << 8 | e->rbuf[1]) : 0;
+		if (mlen < 12 || id != s->id ||
+		    probe_match(&s->req->q, s->id, e->rbuf, mlen) != OBS_EOK) {
+			s->saw |= SAW_MISMATCH;
+			e->st.spoofed++;
+			continue;
+		}
+		if (deliver(e, idx, e->rbuf, mlen)) {
+			drain(e);
+			return; /* the slot (and bev) is gone */
+		}
+	}
+}
+
+static void tcp_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	struct eng_slot *s = arg;
+	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))
+		tcp_fail(s->eng, (uint32_t)(s - s->eng->slots));
+}
+
+/* Turn the slot into a TCP attempt of the same request (after TC=1). */
+static void tcp_start(eng_t *e, uint32_t idx)
+{
+	struct eng_slot *s = &e->slots[idx];
+	table_delete(e, idx);
+	s->transport = 1;
+	s->saw = 0;
+	s->sent_real = obs_clock_now(e->clock);
+	s->sent_mono = obs_mono_now();
+	s->deadline = s->sent_mono + s->req->timeout;
+	heap_remove(e, idx);
+	heap_push(e, idx);
+	s->id = (uint16_t)rnd32(e);
+	e->st.tcp++;
+	e->st.sent++;
+
+	s->bev = bufferevent_socket_new(e->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (s->bev == NULL) {
+		tcp_fail(e, idx);
+		return;
+	}
+	bufferevent_setcb(s->bev, tcp_read_cb, NULL, tcp_event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 2, ENG_TCP_MAX_BYTES);
+	uint8_t buf[PROBE_MAX_QUERY + 2];
+	buf[0] = (uint8_t)(s->req->q.len >> 8);
+	buf[1] = (uint8_t)s->req->q.len;
+	memcpy(buf + 2, s->req->q.wire, s->req->q.len);
+	probe_set_id(buf + 2, s->id);
+	bufferevent_write(s->bev, buf, s->req->q.len + 2u);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	const eng_target_t *t = s->req->target;
+	if (bufferevent_socket_connect(s->bev, (const struct sockaddr *)&t->addr.ss,
+				       (int)t->addr.len) != 0)
+		tcp_fail(e, idx);
+}
+
+/* ---- the tick: deadlines and token refills ---- */
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	eng_t *e = arg;
+	obs_usec_t now = obs_mono_now();
+	while (e->heap_n > 0 && e->slots[e->heap[0]].deadline <= now) {
+		uint32_t idx = e->heap[0];
+		struct eng_slot *s = &e->slots[idx];
+		eng_req_t *r = s->req;
+		enum store_status st = ST_TIMEOUT;
+		if (s->saw & SAW_MALFORMED)
+			st = ST_MALFORMED;
+		else if (s->saw & SAW_MISMATCH)
+			st = ST_MISMATCHED;
+		unsigned transport = s->transport;
+		obs_usec_t t = s->sent_real;
+		slot_release(e, idx);
+		attempt_failed(e, r, st, transport, t);
+	}
+	drain(e);
+}
+
+/* ---- life cycle ---- */
+
+static int open_socks(eng_t *e)
+{
+	for (size_t i = 0; i < 2 * ENG_SOCKS; i++) {
+		struct eng_sock *sk = &e->socks[i];
+		sk->fd = -1;
+		sk->eng = e;
+		sk->index = (uint16_t)i;
+		int family = i < ENG_SOCKS ? AF_INET : AF_INET6;
+		int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue; /* no IPv6 here: IPv6 targets get NETERR */
+		int rcv = ENG_RCVBUF;
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+		if (family == AF_INET6) {
+			int on = 1;
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+		}
+		sk->ev = event_new(e->base, fd, EV_READ | EV_PERSIST, udp_read_cb, sk);
+		if (sk->ev == NULL || event_add(sk->ev, NULL) != 0) {
+			close(fd);
+			return OBS_ENOMEM;
+		}
+		sk->fd = fd;
+	}
+	return e->socks[0].fd >= 0 ? OBS_EOK : OBS_ENET;
+}
+
+int eng_new(struct event_base *base, const obs_clock_t *clock, size_t max_inflight,
+	    eng_result_fn cb, void *arg, eng_t **out)
+{
+	*out = NULL;
+	if (max_inflight == 0 || max_inflight > 1000000)
+		return OBS_EINVAL;
+	eng_t *e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return OBS_ENOMEM;
+	e->base = base;
+	e->clock = clock;
+	e->cb = cb;
+	e->cb_arg = arg;
+	e->rnd_pos = sizeof(e->rnd);
+	e->nslots = max_inflight;
+	e->table_cap = 16;
+	while (e->table_cap < 2 * max_inflight)
+		e->table_cap *= 2;
+	e->slots = calloc(max_inflight, sizeof(*e->slots));
+	e->free_list = calloc(max_inflight, sizeof(*e->free_list));
+	e->heap = calloc(max_inflight, sizeof(*e->heap));
+	e->table = calloc(e->table_cap, sizeof(*e->table));
+	int ret = OBS_ENOMEM;
+	if (!e->slots || !e->free_list || !e->heap || !e->table)
+		goto fail;
+	for (size_t i = 0; i < max_inflight; i++)
+		e->free_list[i] = (uint32_t)(max_inflight - 1 - i);
+	e->nfree = max_inflight;
+	if ((ret = open_socks(e)) != OBS_EOK)
+		goto fail;
+	e->tick = event_new(base, -1, EV_PERSIST, tick_cb, e);
+	struct timeval tv = {0, ENG_TICK_US};
+	if (e->tick == NULL || event_add(e->tick, &tv) != 0) {
+		ret = OBS_ENOMEM;
+		goto fail;
+	}
+	*out = e;
+	return OBS_EOK;
+fail:
+	eng_free(e);
+	return ret;
+}
+
+void eng_free(eng_t *e)
+{
+	if (e == NULL)
+		return;
+	for (size_t i = 0; e->slots && i < e->nslots; i++) {
+		if (e->slots[i].bev)
+			bufferevent_free(e->slots[i].bev);
+		if (e->slots[i].req)
+			e->slots[i].req->busy = false;
+	}
+	for (size_t i = 0; i < 2 * ENG_SOCKS; i++) {
+		if (e->socks[i].ev)
+			event_free(e->socks[i].ev);
+		if (e->socks[i].fd >= 0 && e->socks[i].ev)
+			close(e->socks[i].fd);
+	}
+	if (e->tick)
+		event_free(e->tick);
+	free(e->slots);
+	free(e->free_list);
+	free(e->heap);
+	free(e->table);
+	free(e);
+}
+
+void eng_target_init(eng_target_t *t, const obs_addr_t *addr, uint64_t rate)
+{
+	memset(t, 0, sizeof(*t));
+	t->addr = *addr;
+	t->rate = rate;
+	t->tokens = rate > 0 ? (double)rate : 1.0;
+	t->refilled = obs_mono_now();
+}
+
+void eng_get_stats(const eng_t *e, eng_stats_t *out)
+{
+	*out = e->st;
+}
+
+bool eng_idle(const eng_t *e)
+{
+	return e->st.inflight == 0 && e->st.queued == 0;
+}

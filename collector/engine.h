@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/* The query engine: one libevent loop, a pool of non-blocking UDP sockets with random source
+ * ports, TCP (bufferevents) when an answer is truncated, random IDs, strict answer matching
+ * (address, port, ID, question) while waiting for a valid answer until the deadline, retries,
+ * a per-server token bucket and a bound on queries in flight (excess waits in per-server
+ * queues). Every attempt ends in exactly one result callback with an explicit status. */
+#pragma once
+
+#include <event2/event.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "answer.h"
+#include "clock.h"
+#include "probe.h"
+#include "store.h"
+
+typedef struct eng eng_t;
+typedef struct eng_req eng_req_t;
+
+/* A server (or resolver) address; shared by every request sent to it. Owned by the caller;
+ * must outlive the engine's use of it. Initialise with eng_target_init(). */
+typedef struct eng_target {
+	obs_addr_t addr;
+	uint64_t rate; /* queries per second */
+	double tokens;
+	obs_usec_t refilled; /* monotonic */
+	eng_req_t *qhead, *qtail;
+	size_t queued;
+	bool in_ready;
+	struct eng_target *ready_next;
+} eng_target_t;
+
+/* One question to one target. Owned by the caller; the engine holds it from eng_submit()
+ * until its final result. */
+struct eng_req {
+	eng_target_t *target;
+	probe_query_t q;
+	obs_usec_t timeout;
+	unsigned retries;
+	void *user;
+	/* engine state */
+	unsigned attempt;
+	bool busy;
+	eng_req_t *next;
+};
+
+typedef struct eng_result {
+	eng_req_t *req;
+	enum store_status status;
+	unsigned attempt;   /* 0 = first */
+	unsigned transport; /* 0 UDP, 1 TCP */
+	obs_usec_t t;       /* realtime when the attempt was sent (or dropped) */
+	obs_usec_t rtt;     /* -1 when there was no answer */
+	const ans_summary_t *ans; /* parsed answer or NULL; valid during the callback only */
+	const uint8_t *wire;      /* raw answer or NULL; valid during the callback only */
+	size_t wire_len;
+	bool final; /* no further attempt follows for this request */
+} eng_result_t;
+
+typedef void (*eng_result_fn)(void *arg, const eng_result_t *r);
+
+typedef struct eng_stats {
+	uint64_t sent, answered, timeout, neterr, truncated, malformed, mismatched, dropped;
+	uint64_t stray;    /* datagrams that matched no query in flight */
+	uint64_t spoofed;  /* datagrams with our ID from the wrong address or question */
+	uint64_t tcp;      /* TCP attempts */
+	uint64_t inflight; /* now */
+	uint64_t queued;   /* now */
+} eng_stats_t;
+
+#define ENG_MAX_QUEUE 4096 /* per target; beyond it requests are dropped (and recorded) */
+
+/* Create an engine on base. clock gives observation times (not owned; must outlive it).
+ * max_inflight bounds queries in flight; cb receives every result. */
+int eng_new(struct event_base *base, const obs_clock_t *clock, size_t max_inflight,
+	    eng_result_fn cb, void *arg, eng_t **out);
+
+/* Stop every query in flight (no callbacks) and free. NULL is a no-op. */
+void eng_free(eng_t *e);
+
+void eng_target_init(eng_target_t *t, const obs_addr_t *addr, uint64_t rate);
+
+/* Hand a request to the engine. OBS_EAGAIN when it is still busy with its previous
+ * submission (the caller counts an overrun). A request beyond the target's queue cap
+ * gets a ST_DROPPED final result. */
+int eng_submit(eng_t *e, eng_req_t *r);
+
+/* Remove a queued (not yet sent) request for a target the caller stops polling. */
+void eng_cancel_target(eng_t *e, eng_target_t *t);
+
+void eng_get_stats(const eng_t *e, eng_stats_t *out);
+
+/* True when nothing is in flight or queued. */
+bool eng_idle(const eng_t *e);
