@@ -223,7 +223,7 @@ static int collect_negative(ldns_rr_list *auth, ans_version_t *v)
 		if (t == LDNS_RR_TYPE_SOA) {
 			uint32_t m = ldns_rr_ttl(rr);
 			const ldns_rdf *min = ldns_rr_rdf(rr, 6);
-			if (min && ldns_rdf_get_type(min) == LDNS_RDF_TYPE_INT32 &&
+			if (min && ldns_rdf_size(min) == 4 &&
 			    ldns_rdf2native_int32(min) < m)
 				m = ldns_rdf2native_int32(min);
 			if (m < ttl)

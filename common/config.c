@@ -6,6 +6,7 @@
 #include <ldns/ldns.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -461,6 +462,11 @@ static void parse_section(struct cfg_ctx *c, const struct cfg_item *items, yaml_
 			cfg_problem(c, kn, path, "keys must be scalars");
 			continue;
 		}
+		for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < p; q++) {
+			const char *prev = scalar(yaml_document_get_node(c->doc, q->key));
+			if (prev && strcmp(prev, k) == 0)
+				cfg_problem(c, kn, sub, "duplicate key");
+		}
 		bool skip = false;
 		for (const char *const *e = extra; e && *e; e++)
 			skip = skip || strcmp(*e, k) == 0;
@@ -491,6 +497,14 @@ static void parse_section(struct cfg_ctx *c, const struct cfg_item *items, yaml_
 		}
 		}
 	}
+}
+
+static void check_timing(struct cfg_ctx *c, yaml_node_t *n, const char *path,
+			 const obs_cfg_timing_t *t)
+{
+	if ((obs_usec_t)t->retries * t->timeout > t->poll)
+		cfg_problem(c, n, path,
+			    "retries x timeout is longer than the poll period: rounds would overlap");
 }
 
 static void check_zone(struct cfg_ctx *c, yaml_node_t *n, const char *path, obs_cfg_zone_t *z,
@@ -560,6 +574,7 @@ static void parse_zones(struct cfg_ctx *c, yaml_node_t *n, obs_config_t *cfg)
 			}
 		}
 		check_zone(c, zn, path, z, cfg);
+		check_timing(c, zn, path, &z->timing);
 	}
 }
 
@@ -665,8 +680,10 @@ int obs_config_load_string(const char *text, size_t len, const char *name,
 		yaml_node_t *n;
 		if ((n = map_get(&doc, root, "collector")))
 			parse_section(&c, collector_items, n, "collector", cfg, NULL);
-		if ((n = map_get(&doc, root, "defaults")))
+		if ((n = map_get(&doc, root, "defaults"))) {
 			parse_section(&c, timing_items, n, "defaults", &cfg->defaults, NULL);
+			check_timing(&c, n, "defaults", &cfg->defaults);
+		}
 		if ((n = map_get(&doc, root, "zones")))
 			parse_zones(&c, n, cfg);
 		else
@@ -698,10 +715,17 @@ int obs_config_load(const char *path, obs_cfg_report_fn report, void *arg, obs_c
 {
 	*out = NULL;
 	FILE *f = fopen(path, "rb");
+	struct stat sb;
+	if (f != NULL && (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode))) {
+		fclose(f);
+		f = NULL;
+		errno = EISDIR;
+	}
 	if (f == NULL) {
 		int err = -errno;
 		if (report)
-			report(arg, path, 0, "", strerror(-err));
+			report(arg, path, 0, "", err == -EISDIR ? "not a regular file"
+								: strerror(-err));
 		return err;
 	}
 	char *buf = malloc(CFG_MAX_FILE + 1);

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/* The store: migrations, runs with conservative bounds, deduplication, restart continuity,
+ * schema and owner checks, and the bytes an observation of a known version costs. */
+#include <criterion/criterion.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "obs_err.h"
+#include "store.h"
+
+static char path[64];
+
+static void setup(void)
+{
+	snprintf(path, sizeof(path), "/tmp/obs-test-store-%d.db", getpid());
+	unlink(path);
+}
+
+static void teardown(void)
+{
+	char p[80];
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+}
+
+TestSuite(store, .init = setup, .fini = teardown);
+
+static int64_t qint(const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s", sql);
+	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+		v = -2;
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static ans_summary_t version(uint8_t tag, uint32_t ttl)
+{
+	ans_summary_t a;
+	memset(&a, 0, sizeof(a));
+	a.ver.kind = ANS_ANSWER;
+	memset(a.ver.hash, tag, ANS_HASH_LEN);
+	snprintf(a.ver.owner, sizeof(a.ver.owner), "example.lab.");
+	a.ver.type = 48;
+	a.ver.ttl = ttl;
+	a.ver.rr_count = 1;
+	static uint8_t rd[4] = {0, 2, 1, 2};
+	a.ver.rdata = rd;
+	a.ver.rdata_len = 4;
+	return a;
+}
+
+static void observe(obs_store_t *s, int64_t series, obs_usec_t t, enum store_status st,
+		    const ans_summary_t *a)
+{
+	uint8_t wire[40] = {0x12, 0x34, 0x81, 0x80};
+	wire[39] = a ? a->ver.hash[0] : 0;
+	store_obs_t o = {.series_id = series, .t = t, .status = st, .rtt = 100, .ans = a,
+			 .wire = a ? wire : NULL, .wire_len = a ? sizeof(wire) : 0};
+	cr_assert_eq(store_observe(s, &o, NULL), OBS_EOK);
+}
+
+Test(store, runs_have_conservative_bounds)
+{
+	obs_store_t *s;
+	char err[256];
+	cr_assert_eq(store_open(path, "v1", 1, &s, err, sizeof(err)), OBS_EOK, "%s", err);
+	int64_t tg, se;
+	cr_assert_eq(store_target(s, "provider", "example.lab.", "a", "ns.a.", "127.0.0.11", NULL,
+				  1, &tg),
+		     OBS_EOK);
+	cr_assert_eq(store_series(s, tg, "example.lab.", 48, 4, "dnskey", &se), OBS_EOK);
+	ans_summary_t v1 = version(1, 5), v1b = version(1, 20), v2 = version(2, 5);
+	observe(s, se, 100, ST_ANSWERED, &v1);
+	observe(s, se, 200, ST_TIMEOUT, NULL); /* neither extends nor closes */
+	observe(s, se, 300, ST_ANSWERED, &v1b);
+	observe(s, se, 400, ST_ANSWERED, &v2);
+	observe(s, se, 500, ST_ANSWERED, &v2);
+	cr_assert_eq(store_commit(s), OBS_EOK);
+	store_close(s);
+	cr_assert_eq(qint("SELECT count(*) FROM run"), 2);
+	cr_assert_eq(qint("SELECT first_seen FROM run WHERE id = 1"), 100);
+	cr_assert_eq(qint("SELECT last_seen FROM run WHERE id = 1"), 300);
+	cr_assert_eq(qint("SELECT count FROM run WHERE id = 1"), 2);
+	cr_assert_eq(qint("SELECT prev_poll FROM run WHERE id = 1"), -2, "none before: NULL");
+	cr_assert_eq(qint("SELECT next_poll FROM run WHERE id = 1"), 400);
+	cr_assert_eq(qint("SELECT ttl_max_s FROM run WHERE id = 1"), 20);
+	cr_assert_eq(qint("SELECT prev_poll FROM run WHERE id = 2"), 300);
+	cr_assert_eq(qint("SELECT next_poll FROM run WHERE id = 2"), -2, "open run");
+	cr_assert_eq(qint("SELECT ttl_max_s FROM version WHERE id = 1"), 20, "largest TTL kept");
+	cr_assert_eq(qint("SELECT ttl_min_s FROM version WHERE id = 1"), 5);
+	cr_assert_eq(qint("SELECT count(*) FROM version"), 2);
+	cr_assert_eq(qint("SELECT count(*) FROM observation"), 5);
+	cr_assert_eq(qint("SELECT status FROM observation WHERE t = 200"), ST_TIMEOUT);
+	cr_assert_eq(qint("SELECT count(*) FROM wire"), 2, "wires deduplicated, ID ignored");
+	cr_assert_eq(qint("SELECT max(version) FROM schema_version"), store_schema_version());
+}
+
+Test(store, runs_continue_across_restart_and_answers_without_data_close_them)
+{
+	obs_store_t *s;
+	char err[256];
+	int64_t tg, se;
+	ans_summary_t v1 = version(1, 5), servfail;
+	memset(&servfail, 0, sizeof(servfail));
+	servfail.rcode = 2;
+	cr_assert_eq(store_open(path, "v1", 1, &s, err, sizeof(err)), OBS_EOK);
+	store_target(s, "resolver", "example.lab.", "unbound", "unbound", "127.0.0.21", NULL, 1,
+		     &tg);
+	store_series(s, tg, "example.lab.", 48, 5, "dnskey", &se);
+	observe(s, se, 100, ST_ANSWERED, &v1);
+	store_close(s);
+	cr_assert_eq(store_open(path, "v1", 2, &s, err, sizeof(err)), OBS_EOK);
+	store_target(s, "resolver", "example.lab.", "unbound", "unbound", "127.0.0.21", NULL, 2,
+		     &tg);
+	store_series(s, tg, "example.lab.", 48, 5, "dnskey", &se);
+	observe(s, se, 200, ST_ANSWERED, &v1);
+	observe(s, se, 300, ST_ANSWERED, &servfail);
+	observe(s, se, 400, ST_ANSWERED, &v1);
+	store_close(s);
+	cr_assert_eq(qint("SELECT count(*) FROM run"), 2);
+	cr_assert_eq(qint("SELECT last_seen FROM run WHERE id = 1"), 200);
+	cr_assert_eq(qint("SELECT next_poll FROM run WHERE id = 1"), 300);
+	cr_assert_eq(qint("SELECT prev_poll FROM run WHERE id = 2"), 300);
+	cr_assert_eq(qint("SELECT count(*) FROM target"), 1);
+}
+
+Test(store, refuses_newer_schema_and_other_collector)
+{
+	obs_store_t *s;
+	char err[256];
+	cr_assert_eq(store_open(path, "v1", 1, &s, err, sizeof(err)), OBS_EOK);
+	store_close(s);
+	cr_assert_eq(store_open(path, "v2", 1, &s, err, sizeof(err)), OBS_ECONFIG);
+	cr_assert(strstr(err, "belongs to collector 'v1'"), "%s", err);
+	sqlite3 *db;
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "INSERT INTO schema_version VALUES (999, 0)", NULL, NULL, NULL);
+	sqlite3_close(db);
+	cr_assert_eq(store_open(path, "v1", 1, &s, err, sizeof(err)), OBS_ESCHEMA);
+	cr_assert(strstr(err, "999"), "%s", err);
+}
+
+Test(store, repeated_observation_costs_under_64_bytes)
+{
+	obs_store_t *s;
+	char err[256];
+	int64_t tg, se;
+	cr_assert_eq(store_open(path, "v1", 1, &s, err, sizeof(err)), OBS_EOK);
+	store_target(s, "provider", "example.lab.", "a", "ns.a.", "127.0.0.11", NULL, 1, &tg);
+	store_series(s, tg, "example.lab.", 48, 4, "dnskey", &se);
+	ans_summary_t v1 = version(1, 5);
+	obs_usec_t t0 = INT64_C(1795817354123000);
+	for (int i = 0; i < 1000; i++)
+		observe(s, se, t0 + i * 1000000, ST_ANSWERED, &v1);
+	store_commit(s);
+	store_close(s);
+	int64_t before = qint("SELECT sum(pgsize) FROM dbstat");
+	cr_assert_eq(store_open(path, "v1", 1, &s, err, sizeof(err)), OBS_EOK);
+	store_target(s, "provider", "example.lab.", "a", "ns.a.", "127.0.0.11", NULL, 1, &tg);
+	store_series(s, tg, "example.lab.", 48, 4, "dnskey", &se);
+	for (int i = 0; i < 20000; i++)
+		observe(s, se, t0 + (1000 + i) * INT64_C(1000000), ST_ANSWERED, &v1);
+	store_commit(s);
+	store_close(s);
+	int64_t after = qint("SELECT sum(pgsize) FROM dbstat");
+	double per = (double)(after - before) / 20000.0;
+	cr_log_info("bytes per repeated observation: %.1f", per);
+	cr_assert_lt(per, 64.0, "%.1f bytes per observation", per);
+}
