@@ -38,7 +38,12 @@ deps:
 
 build: bin/obs-collector
 
-build-san: build/san/obs-collector build/san/unit-tests
+build-san: build/san/obs-collector build/san/unit-tests build/tools/dns-hostile
+
+# test tools (not installed): peers for integration tests
+build/tools/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -o $@ $< $(PKG_LIBS)
 
 build/embed: tools/embed.c
 	@mkdir -p $(@D)

@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Integration tests of the collector against real servers, all started here on 127.0.2.0/24:
+# NSD (root, lab., broken.lab.) on 127.0.2.1, Knot (example.lab., signed) on 127.0.2.2 and a
+# validating Unbound on 127.0.2.9 with lab.'s key as trust anchor. Ends "N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+
+COLL=${COLL:-build/san/obs-collector}
+W=$(mktemp -d /tmp/obs-it.XXXXXX)
+PIDS=()
+ADDRS=(127.0.2.1 127.0.2.2 127.0.2.9)
+
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do
+		wait_until 5 bash -c "! kill -0 $p" || kill -9 "$p" 2>/dev/null
+	done
+	[ -n "${KEEP:-}" ] || rm -rf "$W"
+}
+trap cleanup EXIT
+
+for a in "${ADDRS[@]}"; do
+	if ss -Hlnu "src $a:53" | grep -q .; then
+		echo "address $a:53 is taken; cannot run"
+		fail setup "address $a:53 taken"
+		summary
+		exit 1
+	fi
+done
+
+mkdir -p "$W"/{keys,zones,run}
+cd "$W/keys"
+gen() { # gen NAME ZONE [-k]
+	local b
+	b=$(ldns-keygen -a ECDSAP256SHA256 ${3:-} "$2")
+	mv "$b.key" "$1.key"
+	mv "$b.private" "$1.private"
+	[ -f "$b.ds" ] && mv "$b.ds" "$1.ds"
+	return 0
+}
+gen lab lab. -k
+gen exksk example.lab. -k
+gen exzsk example.lab.
+gen broken broken.lab. -k
+gen rogue broken.lab. -k
+cd - >/dev/null
+
+ds_of() { ldns-key2ds -n -2 "$W/keys/$1.key"; }
+dnskey_line() { awk '{sub(/;.*/, ""); $2 = "5 IN"; print}' "$W/keys/$1.key"; }
+now=$(date +%s)
+sign() { # sign ZONE FILE KEYS...
+	local z=$1 f=$2
+	shift 2
+	ldns-signzone -o "$z" -i $((now - 3600)) -e $((now + 7 * 86400)) -f "$f.signed" "$f" "$@" >/dev/null
+}
+
+cat >"$W/zones/root.zone" <<Z
+. 3600 IN SOA ns.root. h.root. 1 3600 600 86400 60
+. 3600 IN NS ns.root.
+ns.root. 3600 IN A 127.0.2.1
+lab. 3600 IN NS ns.lab.
+ns.lab. 3600 IN A 127.0.2.1
+Z
+cat >"$W/zones/lab.zone" <<Z
+\$TTL 5
+lab. IN SOA ns.lab. h.lab. 1 10 10 600 5
+lab. IN NS ns.lab.
+ns.lab. IN A 127.0.2.1
+ns.provx.lab. IN A 127.0.2.2
+example.lab. IN NS ns.provx.lab.
+$(ds_of exksk)
+broken.lab. IN NS ns.lab.
+$(ds_of rogue)
+$(cat "$W/keys/lab.key")
+Z
+cat >"$W/zones/broken.zone" <<Z
+\$TTL 5
+broken.lab. IN SOA ns.lab. h.lab. 1 10 10 600 5
+broken.lab. IN NS ns.lab.
+www.broken.lab. IN A 192.0.2.66
+Z
+big=$(for i in $(seq 1 12); do printf '"%0200d" ' "$i"; done)
+cat >"$W/zones/example.zone" <<Z
+\$TTL 2
+example.lab. IN SOA ns.provx.lab. h.example.lab. 1001 10 10 600 2
+example.lab. IN NS ns.provx.lab.
+www.example.lab. IN A 192.0.2.1
+big.example.lab. IN TXT $big
+$(dnskey_line exksk)
+$(dnskey_line exzsk)
+Z
+sign lab. "$W/zones/lab.zone" "$W/keys/lab"
+sign broken.lab. "$W/zones/broken.zone" "$W/keys/broken"
+sign example.lab. "$W/zones/example.zone" "$W/keys/exksk" "$W/keys/exzsk"
+
+cat >"$W/nsd.conf" <<C
+server:
+	ip-address: 127.0.2.1
+	port: 53
+	username: ""
+	chroot: ""
+	database: ""
+	zonesdir: "$W/zones"
+	zonelistfile: "$W/run/zone.list"
+	xfrdfile: "$W/run/xfrd.state"
+	xfrdir: "$W/run"
+	pidfile: "$W/run/nsd.pid"
+	logfile: "$W/run/nsd.log"
+	server-count: 1
+	rrl-ratelimit: 0
+remote-control:
+	control-enable: no
+zone:
+	name: "."
+	zonefile: "root.zone"
+zone:
+	name: "lab."
+	zonefile: "lab.zone.signed"
+zone:
+	name: "broken.lab."
+	zonefile: "broken.zone.signed"
+C
+cat >"$W/knot.conf" <<C
+server:
+    rundir: "$W/run"
+    pidfile: "$W/run/knot.pid"
+    listen: 127.0.2.2@53
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+control:
+    listen: "$W/run/knot.sock"
+log:
+  - target: stderr
+    any: warning
+template:
+  - id: default
+    storage: "$W/zones"
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: none
+database:
+    storage: "$W/run/db"
+zone:
+  - domain: example.lab.
+    file: example.zone.signed
+C
+cat >"$W/unbound.conf" <<C
+server:
+	interface: 127.0.2.9
+	port: 53
+	username: ""
+	chroot: ""
+	directory: "$W"
+	pidfile: "$W/run/unbound.pid"
+	use-syslog: no
+	logfile: "$W/run/unbound.log"
+	do-not-query-localhost: no
+	root-hints: "$W/root.hints"
+	trust-anchor: "$(ds_of lab | awk '{print $1, $3, $4, $5, $6, $7, $8}')"
+	cache-max-ttl: 60
+	cache-max-negative-ttl: 10
+	val-bogus-ttl: 1
+	prefetch: no
+	prefetch-key: no
+	serve-expired: no
+	ede: yes
+	val-log-level: 2
+	access-control: 127.0.0.0/8 allow
+remote-control:
+	control-enable: no
+C
+printf '. 3600 IN NS ns.root.\nns.root. 3600 IN A 127.0.2.1\n' >"$W/root.hints"
+
+ip addr add 127.0.2.9/32 dev lo 2>/dev/null || true
+nsd -d -c "$W/nsd.conf" >"$W/run/nsd.out" 2>&1 &
+PIDS+=($!)
+knotd -c "$W/knot.conf" >"$W/run/knot.out" 2>&1 &
+KNOT=$!
+PIDS+=($KNOT)
+unbound -d -c "$W/unbound.conf" >"$W/run/unbound.out" 2>&1 &
+PIDS+=($!)
+
+validated() { dig +time=1 +tries=1 @127.0.2.9 www.example.lab A +dnssec | grep -q 'flags:.* ad'; }
+if wait_until 20 validated; then pass "servers start and Unbound validates www.example.lab"; else
+	fail "servers start" "no validated answer; logs in $W/run"
+	KEEP=1
+fi
+
+cat >"$W/c.yaml" <<C
+collector: { name: it-1, db: $W/c.db, stats-interval: 1s }
+defaults: { poll: 1s, timeout: 500ms, retries: 1, rate-per-server: 200 }
+zones:
+  - name: example.lab.
+    parent-servers: [127.0.2.1]
+    providers:
+      x: { ns: [ns.provx.lab.] }
+    canaries: [www.example.lab./A, big.example.lab./TXT]
+    bogus-canary: www.broken.lab./A
+resolvers:
+  - { name: unbound, address: 127.0.2.9 }
+C
+DB=$W/c.db
+q() { sqlite3 "$DB" "$1"; }
+
+# --- one round against healthy servers
+"$COLL" run -c "$W/c.yaml" --once >"$W/once1.log" 2>&1
+check_eq "collector --once exits 0" 0 $?
+check_eq "provider server discovered at 127.0.2.2" "x|ns.provx.lab.|127.0.2.2" \
+	"$(q "SELECT origin, host, address FROM target WHERE kind='provider'")"
+check_eq "provider DNSKEY version: 2 keys, 1 RRSIG" "2|1" \
+	"$(q "SELECT v.rr_count, v.sig_count FROM observation o JOIN series s ON s.id=o.series_id JOIN target t ON t.id=s.target_id JOIN version v ON v.id=o.version_id WHERE t.kind='provider' AND s.role='dnskey'")"
+check_eq "parent DS version: 1 DS, 1 RRSIG" "1|1" \
+	"$(q "SELECT v.rr_count, v.sig_count FROM observation o JOIN series s ON s.id=o.series_id JOIN target t ON t.id=s.target_id JOIN version v ON v.id=o.version_id WHERE t.kind='parent' AND s.role='ds'")"
+check_eq "parent NS is a referral (kind 2)" "2" \
+	"$(q "SELECT v.kind FROM observation o JOIN series s ON s.id=o.series_id JOIN version v ON v.id=o.version_id WHERE s.role='referral'")"
+check_eq "resolver (CD=1) holds the version the provider serves" "1" \
+	"$(q "SELECT count(DISTINCT o.version_id) FROM observation o JOIN series s ON s.id=o.series_id WHERE s.role='dnskey' AND (s.target_id IN (SELECT id FROM target WHERE kind='provider') OR s.flags & 2)")"
+check_eq "canary through the resolver is secure" "secure" \
+	"$(q "SELECT DISTINCT CASE o.outcome WHEN 1 THEN 'secure' WHEN 2 THEN 'insecure' WHEN 3 THEN 'bogus' WHEN 4 THEN 'lost' END FROM observation o JOIN series s ON s.id=o.series_id WHERE s.role='canary' AND s.qname='www.example.lab.' AND s.target_id IN (SELECT id FROM target WHERE kind='resolver')")"
+check_eq "NXDOMAIN canary is secure" "1" \
+	"$(q "SELECT DISTINCT o.outcome FROM observation o JOIN series s ON s.id=o.series_id WHERE s.role='nx' AND o.outcome IS NOT NULL")"
+check_eq "broken chain of trust classified bogus" "3" \
+	"$(q "SELECT DISTINCT o.outcome FROM observation o JOIN series s ON s.id=o.series_id WHERE s.role='bogus'")"
+check_eq "bogus: EDE recorded on the CD=0 answer" "1" \
+	"$(q "SELECT count(*) > 0 FROM observation o JOIN series s ON s.id=o.series_id WHERE s.role='bogus' AND o.ede IS NOT NULL AND s.flags & 2 = 0")"
+check_eq "large TXT: UDP truncated then TCP answer" "3|0|1" \
+	"$(q "SELECT group_concat(status || '|' || transport, '|') FROM (SELECT o.status, o.transport FROM observation o JOIN series s ON s.id=o.series_id JOIN target t ON t.id=s.target_id WHERE t.kind='provider' AND s.qname='big.example.lab.' ORDER BY o.id)" | cut -d'|' -f1,3,4)"
+check_eq "every answered provider poll is in a run" "0" \
+	"$(q "SELECT count(*) FROM series s WHERE s.target_id IN (SELECT id FROM target WHERE kind='provider') AND NOT EXISTS (SELECT 1 FROM run r WHERE r.series_id=s.id)")"
+
+# --- the provider stops: timeouts are data
+kill "$KNOT"
+wait_until 5 bash -c "! kill -0 $KNOT"
+"$COLL" run -c "$W/c.yaml" --once >"$W/once2.log" 2>&1
+check_eq "collector --once with a dead server exits 0" 0 $?
+nprov=$(q "SELECT count(*) FROM series WHERE target_id IN (SELECT id FROM target WHERE kind='provider')")
+check_eq "dead server: retries+1 timeouts per provider series" "$((nprov * 2))" \
+	"$(q "SELECT count(*) FROM observation o JOIN series s ON s.id=o.series_id JOIN target t ON t.id=s.target_id WHERE t.kind='provider' AND o.status=1")"
+check_eq "timeouts do not close runs" "0" "$(q "SELECT count(*) FROM run r JOIN series s ON s.id=r.series_id WHERE s.target_id IN (SELECT id FROM target WHERE kind='provider') AND r.next_poll IS NOT NULL")"
+
+# --- continuous run: SIGTERM commits and exits 0; SIGKILL loses nothing committed
+"$COLL" run -c "$W/c.yaml" >"$W/run.log" 2>&1 &
+CP=$!
+before=$(q "SELECT count(*) FROM observation")
+wait_until 10 bash -c "[ \$(sqlite3 $DB 'SELECT count(*) FROM observation') -gt $((before + 40)) ]"
+kill -TERM $CP
+wait $CP
+check_eq "SIGTERM: clean exit" 0 $?
+check_ge "stats line printed" 1 "$(grep -c 'stats: polls=' "$W/run.log")"
+"$COLL" run -c "$W/c.yaml" >"$W/run2.log" 2>&1 &
+CP=$!
+wait_until 10 bash -c "[ \$(sqlite3 $DB 'SELECT count(*) FROM observation') -gt $((before + 200)) ]"
+kill -KILL $CP
+wait $CP 2>/dev/null
+check_eq "SIGKILL: database intact" "ok" "$(q 'PRAGMA integrity_check')"
+check_ge "SIGKILL: committed rows kept" $((before + 200)) "$(q 'SELECT count(*) FROM observation')"
+
+# --- bad configuration: file:line:key: problem, exit 2
+printf 'zones:\n - name: example.lab.\n   parent-servers: [300.1.1.1]\n   providers: { x: { ns: [a.] } }\n' >"$W/bad.yaml"
+"$COLL" check -c "$W/bad.yaml" >"$W/bad.out" 2>&1
+check_eq "check: bad config exits 2" 2 $?
+check_eq "check: names file:line:key" "$W/bad.yaml:3:zones[0].parent-servers: '300.1.1.1': not an IP address[@port]" "$(head -1 "$W/bad.out")"
+
+summary >/dev/null
