@@ -40,6 +40,10 @@ build: bin/obs-collector
 
 build-san: build/san/obs-collector build/san/unit-tests build/tools/dns-hostile
 
+build/bench/collector-bench: build/rel/tests/bench/collector-bench.o $(REL_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(PKG_LIBS)
+
 # test tools (not installed): peers for integration tests
 build/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
@@ -94,7 +98,7 @@ integration: deps
 	@tests/run-suites.sh integration
 
 bench: deps
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory build build/bench/collector-bench
 	@tests/bench/collector-vs-dnsperf.sh
 
 demo: deps

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <ctype.h>
 #include <ldns/ldns.h>
+#include <ldns/sha2.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,91 +84,131 @@ static int blob_build(blob_item_t *items, size_t n, uint8_t **out, size_t *outle
 	return distinct;
 }
 
-/* Canonical wire of one RR: RDATA only (full == false), or the whole RR with TTL 0. */
-static ldns_buffer *rr_canonical_wire(ldns_rr *rr, bool full)
+#define SET_MAX 512 /* records per set; more is refused (OBS_ETOOBIG) */
+#define SET_INLINE 16
+
+/* The canonical wire of every record of a set, back to back in one buffer per part (0: the
+ * records, 1: their RRSIGs), with (offset, length) per record. */
+struct set_builder {
+	ldns_buffer *buf[2];
+	size_t (*at)[2]; /* per part: offsets and lengths, inline until SET_INLINE */
+	size_t inline_at[2][SET_INLINE][2];
+	size_t (*heap_at[2])[2];
+	size_t n[2], cap[2];
+	bool failed;
+};
+
+static int set_init(struct set_builder *sb)
 {
-	ldns_buffer *buf = ldns_buffer_new(256);
-	if (buf == NULL)
-		return NULL;
+	memset(sb, 0, sizeof(*sb));
+	for (int w = 0; w < 2; w++) {
+		sb->buf[w] = ldns_buffer_new(512);
+		sb->cap[w] = SET_INLINE;
+		if (sb->buf[w] == NULL)
+			return OBS_ENOMEM;
+	}
+	return OBS_EOK;
+}
+
+static size_t (*set_at(struct set_builder *sb, int w))[2]
+{
+	return sb->heap_at[w] ? sb->heap_at[w] : sb->inline_at[w];
+}
+
+/* Append one record: its RDATA only (full == false), or the whole RR with TTL 0. */
+static void set_add(struct set_builder *sb, int w, ldns_rr *rr, bool full)
+{
+	if (sb->n[w] >= SET_MAX) {
+		sb->failed = true;
+		return;
+	}
+	if (sb->n[w] == sb->cap[w]) {
+		size_t ncap = sb->cap[w] * 4;
+		size_t(*n)[2] = malloc(ncap * sizeof(*n));
+		if (n == NULL) {
+			sb->failed = true;
+			return;
+		}
+		memcpy(n, set_at(sb, w), sb->n[w] * sizeof(*n));
+		free(sb->heap_at[w]);
+		sb->heap_at[w] = n;
+		sb->cap[w] = ncap;
+	}
+	ldns_buffer *b = sb->buf[w];
+	size_t start = ldns_buffer_position(b);
 	ldns_rr2canonical(rr);
 	ldns_status st;
 	if (full) {
 		uint32_t ttl = ldns_rr_ttl(rr);
 		ldns_rr_set_ttl(rr, 0);
-		st = ldns_rr2buffer_wire_canonical(buf, rr, LDNS_SECTION_ANSWER);
+		st = ldns_rr2buffer_wire_canonical(b, rr, LDNS_SECTION_ANSWER);
 		ldns_rr_set_ttl(rr, ttl);
 	} else {
-		st = ldns_rr_rdata2buffer_wire(buf, rr);
+		st = ldns_rr_rdata2buffer_wire(b, rr);
 	}
-	if (st != LDNS_STATUS_OK) {
-		ldns_buffer_free(buf);
-		return NULL;
-	}
-	return buf;
-}
-
-struct set_builder {
-	ldns_buffer *bufs[2][512];
-	blob_item_t items[2][512];
-	size_t n[2];
-	bool overflow;
-};
-
-static void set_add(struct set_builder *sb, int which, ldns_rr *rr, bool full)
-{
-	if (sb->n[which] >= 512) {
-		sb->overflow = true;
+	if (st != LDNS_STATUS_OK || !ldns_buffer_status_ok(b)) {
+		sb->failed = true;
 		return;
 	}
-	ldns_buffer *b = rr_canonical_wire(rr, full);
-	if (b == NULL) {
-		sb->overflow = true;
-		return;
-	}
-	size_t i = sb->n[which]++;
-	sb->bufs[which][i] = b;
-	sb->items[which][i].p = ldns_buffer_begin(b);
-	sb->items[which][i].len = ldns_buffer_position(b);
+	size_t(*at)[2] = set_at(sb, w);
+	at[sb->n[w]][0] = start;
+	at[sb->n[w]][1] = ldns_buffer_position(b) - start;
+	sb->n[w]++;
 }
 
 static void set_free(struct set_builder *sb)
 {
 	for (int w = 0; w < 2; w++) {
-		for (size_t i = 0; i < sb->n[w]; i++)
-			ldns_buffer_free(sb->bufs[w][i]);
+		ldns_buffer_free(sb->buf[w]);
+		free(sb->heap_at[w]);
 	}
+}
+
+static int part_blob(struct set_builder *sb, int w, uint8_t **out, size_t *outlen)
+{
+	blob_item_t inl[SET_INLINE];
+	blob_item_t *items = sb->n[w] <= SET_INLINE ? inl : malloc(sb->n[w] * sizeof(*items));
+	if (items == NULL)
+		return -1;
+	const uint8_t *base = ldns_buffer_begin(sb->buf[w]);
+	size_t(*at)[2] = set_at(sb, w);
+	for (size_t i = 0; i < sb->n[w]; i++) {
+		items[i].p = base + at[i][0];
+		items[i].len = at[i][1];
+	}
+	int r = blob_build(items, sb->n[w], out, outlen);
+	if (items != inl)
+		free(items);
+	return r;
+}
+
+static void hash_u32(ldns_sha256_CTX *ctx, size_t v)
+{
+	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+	ldns_sha256_update(ctx, b, 4);
 }
 
 static int version_finish(struct set_builder *sb, ans_version_t *v)
 {
-	int rr = blob_build(sb->items[0], sb->n[0], &v->rdata, &v->rdata_len);
-	int sig = rr < 0 ? -1 : blob_build(sb->items[1], sb->n[1], &v->rrsig, &v->rrsig_len);
+	if (sb->failed)
+		return OBS_ETOOBIG;
+	int rr = part_blob(sb, 0, &v->rdata, &v->rdata_len);
+	int sig = rr < 0 ? -1 : part_blob(sb, 1, &v->rrsig, &v->rrsig_len);
 	if (rr < 0 || sig < 0)
 		return OBS_ENOMEM;
 	v->rr_count = (uint16_t)rr;
 	v->sig_count = (uint16_t)sig;
 
-	size_t olen = strlen(v->owner);
-	size_t total = 1 + 2 + olen + 8 + v->rdata_len + v->rrsig_len;
-	uint8_t *h = malloc(total);
-	if (h == NULL)
-		return OBS_ENOMEM;
-	size_t o = 0;
-	h[o++] = (uint8_t)v->kind;
-	h[o++] = (uint8_t)(v->type >> 8);
-	h[o++] = (uint8_t)v->type;
-	memcpy(h + o, v->owner, olen);
-	o += olen;
-	for (int i = 3; i >= 0; i--)
-		h[o++] = (uint8_t)(v->rdata_len >> (8 * i));
-	memcpy(h + o, v->rdata, v->rdata_len);
-	o += v->rdata_len;
-	for (int i = 3; i >= 0; i--)
-		h[o++] = (uint8_t)(v->rrsig_len >> (8 * i));
-	memcpy(h + o, v->rrsig, v->rrsig_len);
-	o += v->rrsig_len;
-	ldns_sha256(h, (unsigned int)o, v->hash);
-	free(h);
+	ldns_sha256_CTX ctx;
+	ldns_sha256_init(&ctx);
+	uint8_t head[3] = {(uint8_t)v->kind, (uint8_t)(v->type >> 8), (uint8_t)v->type};
+	ldns_sha256_update(&ctx, head, sizeof(head));
+	ldns_sha256_update(&ctx, (const uint8_t *)v->owner, strlen(v->owner));
+	hash_u32(&ctx, v->rdata_len);
+	ldns_sha256_update(&ctx, v->rdata, v->rdata_len);
+	hash_u32(&ctx, v->rrsig_len);
+	ldns_sha256_update(&ctx, v->rrsig, v->rrsig_len);
+	ldns_sha256_final(v->hash, &ctx);
 	return OBS_EOK;
 }
 
@@ -186,9 +227,11 @@ static uint16_t rrsig_covered(const ldns_rr *rr)
 static int collect_rrset(ldns_rr_list *list, const ldns_rdf *name, uint16_t type,
 			 ans_version_t *v)
 {
-	struct set_builder *sb = calloc(1, sizeof(*sb));
-	if (sb == NULL)
+	struct set_builder sbv, *sb = &sbv;
+	if (set_init(sb) != OBS_EOK) {
+		set_free(sb);
 		return OBS_ENOMEM;
+	}
 	uint32_t ttl = UINT32_MAX;
 	for (size_t i = 0; i < ldns_rr_list_rr_count(list); i++) {
 		ldns_rr *rr = ldns_rr_list_rr(list, i);
@@ -204,18 +247,19 @@ static int collect_rrset(ldns_rr_list *list, const ldns_rdf *name, uint16_t type
 		}
 	}
 	v->ttl = ttl == UINT32_MAX ? 0 : ttl;
-	int ret = sb->overflow ? OBS_ETOOBIG : version_finish(sb, v);
+	int ret = version_finish(sb, v);
 	set_free(sb);
-	free(sb);
 	return ret;
 }
 
 /* The negative proof: every SOA, NSEC, NSEC3 and RRSIG of the authority section. */
 static int collect_negative(ldns_rr_list *auth, ans_version_t *v)
 {
-	struct set_builder *sb = calloc(1, sizeof(*sb));
-	if (sb == NULL)
+	struct set_builder sbv, *sb = &sbv;
+	if (set_init(sb) != OBS_EOK) {
+		set_free(sb);
 		return OBS_ENOMEM;
+	}
 	uint32_t ttl = UINT32_MAX;
 	for (size_t i = 0; i < ldns_rr_list_rr_count(auth); i++) {
 		ldns_rr *rr = ldns_rr_list_rr(auth, i);
@@ -236,9 +280,8 @@ static int collect_negative(ldns_rr_list *auth, ans_version_t *v)
 			set_add(sb, 1, rr, true);
 	}
 	v->ttl = ttl == UINT32_MAX ? 0 : ttl;
-	int ret = sb->overflow ? OBS_ETOOBIG : version_finish(sb, v);
+	int ret = version_finish(sb, v);
 	set_free(sb);
-	free(sb);
 	return ret;
 }
 
@@ -299,10 +342,23 @@ static void add_addrs(ans_summary_t *s, ldns_rr_list *list)
 	}
 }
 
+static void summary_init(ans_summary_t *s)
+{
+	/* the large arrays are filled up to their counts; only the scalars need zeroing */
+	s->rcode = 0;
+	s->flags = 0;
+	s->ede_n = 0;
+	s->ns_n = 0;
+	s->ns_ttl = 0;
+	s->addrs_n = 0;
+	s->capped = false;
+	memset(&s->ver, 0, sizeof(s->ver));
+}
+
 int ans_parse(const uint8_t *wire, size_t len, const char *qname, uint16_t qtype,
 	      ans_summary_t *out)
 {
-	memset(out, 0, sizeof(*out));
+	summary_init(out);
 	ldns_pkt *pkt = NULL;
 	if (ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK)
 		return OBS_EMALFORMED;
@@ -399,5 +455,5 @@ void ans_summary_clear(ans_summary_t *s)
 		return;
 	free(s->ver.rdata);
 	free(s->ver.rrsig);
-	memset(s, 0, sizeof(*s));
+	summary_init(s);
 }

@@ -185,6 +185,7 @@ static struct coll_series *add_series(struct coll_target *t, const char *qname, 
 	}
 	if (store_series(c->store, t->id, qname, qtype, flags, role, &s->id) != OBS_EOK) {
 		store_failed(c, "series");
+		probe_free(&s->req.q);
 		free(s);
 		return NULL;
 	}
@@ -775,8 +776,10 @@ void coll_free(coll_t *c)
 		struct coll_zone *zone = &c->zones[z];
 		for (size_t i = 0; i < zone->targets_n; i++) {
 			struct coll_target *t = zone->targets[i];
-			for (size_t k = 0; k < t->series_n; k++)
+			for (size_t k = 0; k < t->series_n; k++) {
+				probe_free(&t->series[k]->req.q);
 				free(t->series[k]);
+			}
 			free(t->series);
 			if (t->timer)
 				event_free(t->timer);

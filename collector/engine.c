@@ -20,6 +20,8 @@
 #define ENG_TCP_MAX_BYTES 262144 /* bytes read on one TCP connection before giving up */
 #define ENG_RCVBUF (4 << 20)
 
+#define ENG_BATCH 64 /* datagrams per sendmmsg */
+
 #define SAW_MISMATCH 1u
 #define SAW_MALFORMED 2u
 
@@ -66,6 +68,16 @@ struct eng {
 	struct eng_sock socks[2 * ENG_SOCKS]; /* [0, ENG_SOCKS) IPv4, then IPv6 */
 
 	eng_target_t *ready_head, *ready_tail;
+	bool draining;  /* inside drain(): submissions only enqueue */
+	bool deferring; /* inside a read or tick callback: drain once at its end */
+
+	/* datagrams built by drain() and sent together by flush() */
+	struct mmsghdr msgs[ENG_BATCH];
+	struct iovec iov[ENG_BATCH];
+	uint8_t bufs[ENG_BATCH][PROBE_MAX_QUERY];
+	uint32_t batch_slot[ENG_BATCH];
+	size_t batch_n;
+	uint16_t batch_sock[2]; /* the socket of this drain pass, per family */
 
 	uint8_t rnd[4096];
 	size_t rnd_pos;
@@ -259,56 +271,79 @@ static void attempt_failed(eng_t *e, eng_req_t *r, enum store_status status, uns
 
 /* ---- sending ---- */
 
-static int sock_for(eng_t *e, int family, uint16_t *index)
+/* One random socket per family for each drain pass, so a pass's datagrams leave in one
+ * sendmmsg; the ports of the pool are random and IDs are random per query. */
+static void pick_socks(eng_t *e)
 {
-	size_t base = family == AF_INET6 ? ENG_SOCKS : 0;
-	size_t pick = base + rnd32(e) % ENG_SOCKS;
-	if (e->socks[pick].fd < 0)
-		return OBS_ENET;
-	*index = (uint16_t)pick;
-	return OBS_EOK;
+	e->batch_sock[0] = (uint16_t)(rnd32(e) % ENG_SOCKS);
+	e->batch_sock[1] = (uint16_t)(ENG_SOCKS + rnd32(e) % ENG_SOCKS);
 }
 
 static void tcp_start(eng_t *e, uint32_t idx);
 
+static void flush(eng_t *e)
+{
+	size_t n = e->batch_n;
+	e->batch_n = 0;
+	size_t i = 0;
+	while (i < n) {
+		uint16_t sock = e->slots[e->batch_slot[i]].sock;
+		size_t run = 1;
+		while (i + run < n && e->slots[e->batch_slot[i + run]].sock == sock)
+			run++;
+		int k = sendmmsg(e->socks[sock].fd, e->msgs + i, (unsigned)run, 0);
+		if (k < 0)
+			k = 0;
+		/* the datagram at i + k failed (if any): fail it, retry the rest of the run */
+		if ((size_t)k < run) {
+			uint32_t idx = e->batch_slot[i + (size_t)k];
+			struct eng_slot *s = &e->slots[idx];
+			eng_req_t *r = s->req;
+			obs_usec_t t = s->sent_real;
+			slot_release(e, idx);
+			attempt_failed(e, r, ST_NETERR, 0, t);
+			k++;
+		}
+		i += (size_t)k;
+	}
+}
+
 static void send_udp(eng_t *e, eng_req_t *r)
 {
+	int v6 = r->target->addr.ss.ss_family == AF_INET6;
+	uint16_t sock = e->batch_sock[v6];
+	e->st.sent++;
+	if (e->socks[sock].fd < 0) {
+		attempt_failed(e, r, ST_NETERR, 0, obs_clock_now(e->clock));
+		return;
+	}
 	uint32_t idx = e->free_list[--e->nfree];
 	struct eng_slot *s = &e->slots[idx];
 	memset(s, 0, sizeof(*s));
 	s->eng = e;
 	s->req = r;
 	s->used = true;
+	s->sock = sock;
 	s->sent_real = obs_clock_now(e->clock);
 	s->sent_mono = obs_mono_now();
 	s->deadline = s->sent_mono + r->timeout;
 	e->st.inflight++;
 	heap_push(e, idx);
-	e->st.sent++;
-
-	if (sock_for(e, r->target->addr.ss.ss_family, &s->sock) != OBS_EOK) {
-		heap_remove(e, idx);
-		s->used = false;
-		e->free_list[e->nfree++] = idx;
-		e->st.inflight--;
-		attempt_failed(e, r, ST_NETERR, 0, s->sent_real);
-		return;
-	}
 	do {
 		s->id = (uint16_t)rnd32(e);
 	} while (table_find(e, s->sock, s->id) != UINT32_MAX);
 	table_insert(e, idx);
 
-	uint8_t buf[PROBE_MAX_QUERY];
-	memcpy(buf, r->q.wire, r->q.len);
-	probe_set_id(buf, s->id);
-	ssize_t n = sendto(e->socks[s->sock].fd, buf, r->q.len, 0,
-			   (const struct sockaddr *)&r->target->addr.ss, r->target->addr.len);
-	if (n != (ssize_t)r->q.len) {
-		obs_usec_t t = s->sent_real;
-		slot_release(e, idx);
-		attempt_failed(e, r, ST_NETERR, 0, t);
-	}
+	size_t b = e->batch_n++;
+	memcpy(e->bufs[b], r->q.wire, r->q.len);
+	probe_set_id(e->bufs[b], s->id);
+	e->iov[b] = (struct iovec){.iov_base = e->bufs[b], .iov_len = r->q.len};
+	e->msgs[b] = (struct mmsghdr){
+		.msg_hdr = {.msg_name = &r->target->addr.ss, .msg_namelen = r->target->addr.len,
+			    .msg_iov = &e->iov[b], .msg_iovlen = 1}};
+	e->batch_slot[b] = idx;
+	if (e->batch_n == ENG_BATCH)
+		flush(e);
 }
 
 static bool take_token(eng_target_t *t, obs_usec_t now)
@@ -361,6 +396,10 @@ static void enqueue(eng_t *e, eng_req_t *r)
  * one request per target per pass, until a pass sends nothing (no tokens) or slots run out. */
 static void drain(eng_t *e)
 {
+	if (e->draining || e->deferring)
+		return;
+	e->draining = true;
+	pick_socks(e);
 	obs_usec_t now = obs_mono_now();
 	bool progress = true;
 	while (progress && e->nfree > 0 && e->ready_head) {
@@ -388,6 +427,8 @@ static void drain(eng_t *e)
 				break;
 		}
 	}
+	flush(e);
+	e->draining = false;
 }
 
 int eng_submit(eng_t *e, eng_req_t *r)
@@ -485,6 +526,7 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct eng_sock *sk = arg;
 	eng_t *e = sk->eng;
+	e->deferring = true; /* resubmissions from callbacks leave together at the end */
 	for (int n = 0; n < ENG_RECV_BATCH; n++) {
 		struct sockaddr_storage from;
 		socklen_t flen = sizeof(from);
@@ -511,6 +553,7 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		(void)deliver(e, idx, e->rbuf, (size_t)len);
 	}
+	e->deferring = false;
 	drain(e);
 }
 
@@ -610,6 +653,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	eng_t *e = arg;
 	obs_usec_t now = obs_mono_now();
+	e->deferring = true;
 	while (e->heap_n > 0 && e->slots[e->heap[0]].deadline <= now) {
 		uint32_t idx = e->heap[0];
 		struct eng_slot *s = &e->slots[idx];
@@ -624,6 +668,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		slot_release(e, idx);
 		attempt_failed(e, r, st, transport, t);
 	}
+	e->deferring = false;
 	drain(e);
 }
 

@@ -27,8 +27,14 @@ int probe_build(const char *qname, uint16_t qtype, unsigned flags, probe_query_t
 	uint8_t *wire = NULL;
 	size_t len = 0;
 	int ret = OBS_EDNS;
-	if (ldns_pkt2wire(&wire, pkt, &len) == LDNS_STATUS_OK && len <= sizeof(out->wire) &&
+	if (ldns_pkt2wire(&wire, pkt, &len) == LDNS_STATUS_OK && len <= PROBE_MAX_QUERY &&
 	    len > 12) {
+		out->wire = malloc(len); /* ldns's buffer has room for 4 KiB: copy exactly */
+		if (out->wire == NULL) {
+			free(wire);
+			ldns_pkt_free(pkt);
+			return OBS_ENOMEM;
+		}
 		memcpy(out->wire, wire, len);
 		out->len = (uint16_t)len;
 		size_t pos = 12;
@@ -78,4 +84,13 @@ int probe_match(const probe_query_t *q, uint16_t id, const uint8_t *resp, size_t
 	if (memcmp(resp + end, q->wire + end, 4) != 0) /* qtype, qclass */
 		return OBS_EMISMATCH;
 	return OBS_EOK;
+}
+
+void probe_free(probe_query_t *q)
+{
+	if (q == NULL)
+		return;
+	free(q->wire);
+	q->wire = NULL;
+	q->len = 0;
 }

@@ -15,7 +15,7 @@
 #define PROBE_MAX_QUERY 300
 
 typedef struct probe_query {
-	uint8_t wire[PROBE_MAX_QUERY]; /* the query with ID 0 */
+	uint8_t *wire; /* the query with ID 0; owned, exactly len bytes */
 	uint16_t len;
 	uint16_t qname_len; /* the question name is wire[12 .. 12+qname_len) */
 	uint16_t qtype;
@@ -23,8 +23,12 @@ typedef struct probe_query {
 } probe_query_t;
 
 /* Build the query for qname (presentation form) and qtype with PROBE_* flags; EDNS with a
- * 1232-byte buffer is always on. Returns OBS_EOK, OBS_ESYNTAX (bad name) or OBS_EDNS. */
+ * 1232-byte buffer is always on. Returns OBS_EOK, OBS_ESYNTAX (bad name), OBS_ENOMEM or
+ * OBS_EDNS. On success out->wire is allocated: release with probe_free(). */
 int probe_build(const char *qname, uint16_t qtype, unsigned flags, probe_query_t *out);
+
+/* Free the wire of a built query. NULL or an unbuilt (zeroed) query is a no-op. */
+void probe_free(probe_query_t *q);
 
 /* Write `id` into a wire image (the first two bytes). */
 void probe_set_id(uint8_t *wire, uint16_t id);

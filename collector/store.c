@@ -211,7 +211,8 @@ int store_open(const char *path, const char *collector, obs_usec_t now, obs_stor
 	if (s == NULL)
 		return OBS_ENOMEM;
 	int ret = OBS_ESQL;
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) !=
 	    SQLITE_OK) {
 		ret = fail(s, path);
 		goto fail;
@@ -442,20 +443,26 @@ int store_series(obs_store_t *s, int64_t target_id, const char *qname, uint16_t 
 
 static int wire_id(obs_store_t *s, const uint8_t *wire, size_t len, int64_t *id)
 {
+	/* hash with the ID bytes zeroed, without copying unless the wire is new */
+	static const uint8_t zero_id[2] = {0, 0};
+	uint8_t hash[OBS_HMAP_KEY];
+	ldns_sha256_CTX ctx;
+	ldns_sha256_init(&ctx);
+	ldns_sha256_update(&ctx, zero_id, len < 2 ? len : 2);
+	if (len > 2)
+		ldns_sha256_update(&ctx, wire + 2, len - 2);
+	ldns_sha256_final(hash, &ctx);
+	obs_hmap_entry_t *e = obs_hmap_get(&s->wires, hash);
+	if (e) {
+		*id = e->id;
+		return OBS_EOK;
+	}
 	uint8_t *copy = malloc(len);
 	if (copy == NULL)
 		return OBS_ENOMEM;
 	memcpy(copy, wire, len);
 	if (len >= 2)
 		copy[0] = copy[1] = 0;
-	uint8_t hash[OBS_HMAP_KEY];
-	ldns_sha256(copy, (unsigned int)len, hash);
-	obs_hmap_entry_t *e = obs_hmap_get(&s->wires, hash);
-	if (e) {
-		*id = e->id;
-		free(copy);
-		return OBS_EOK;
-	}
 	sqlite3_stmt *st = s->st[S_INS_WIRE];
 	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, copy, (int)len, SQLITE_STATIC);

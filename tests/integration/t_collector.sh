@@ -31,30 +31,11 @@ for a in "${ADDRS[@]}"; do
 done
 
 mkdir -p "$W"/{keys,zones,run}
-cd "$W/keys"
-gen() { # gen NAME ZONE [-k]
-	local b
-	b=$(ldns-keygen -a ECDSAP256SHA256 ${3:-} "$2")
-	mv "$b.key" "$1.key"
-	mv "$b.private" "$1.private"
-	[ -f "$b.ds" ] && mv "$b.ds" "$1.ds"
-	return 0
-}
-gen lab lab. -k
-gen exksk example.lab. -k
-gen exzsk example.lab.
-gen broken broken.lab. -k
-gen rogue broken.lab. -k
-cd - >/dev/null
-
-ds_of() { ldns-key2ds -n -2 "$W/keys/$1.key"; }
-dnskey_line() { awk '{sub(/;.*/, ""); $2 = "5 IN"; print}' "$W/keys/$1.key"; }
-now=$(date +%s)
-sign() { # sign ZONE FILE KEYS...
-	local z=$1 f=$2
-	shift 2
-	ldns-signzone -o "$z" -i $((now - 3600)) -e $((now + 7 * 86400)) -f "$f.signed" "$f" "$@" >/dev/null
-}
+gen_key lab lab. -k
+gen_key exksk example.lab. -k
+gen_key exzsk example.lab.
+gen_key broken broken.lab. -k
+gen_key rogue broken.lab. -k
 
 cat >"$W/zones/root.zone" <<Z
 . 3600 IN SOA ns.root. h.root. 1 3600 600 86400 60
@@ -91,9 +72,9 @@ big.example.lab. IN TXT $big
 $(dnskey_line exksk)
 $(dnskey_line exzsk)
 Z
-sign lab. "$W/zones/lab.zone" "$W/keys/lab"
-sign broken.lab. "$W/zones/broken.zone" "$W/keys/broken"
-sign example.lab. "$W/zones/example.zone" "$W/keys/exksk" "$W/keys/exzsk"
+sign_zone lab. "$W/zones/lab.zone" "$W/keys/lab"
+sign_zone broken.lab. "$W/zones/broken.zone" "$W/keys/broken"
+sign_zone example.lab. "$W/zones/example.zone" "$W/keys/exksk" "$W/keys/exzsk"
 
 cat >"$W/nsd.conf" <<C
 server:

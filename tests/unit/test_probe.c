@@ -21,9 +21,11 @@ Test(probe, build_sets_flags_edns_and_question)
 	cr_assert_eq(q.qname_len, 13);
 	cr_assert_eq(q.qtype, LDNS_RR_TYPE_DNSKEY);
 	ldns_pkt_free(p);
+	probe_free(&q);
 
 	cr_assert_eq(probe_build("x.example.", LDNS_RR_TYPE_A, PROBE_RD, &q), OBS_EOK);
 	cr_assert(q.wire[2] & 1, "RD bit");
+	probe_free(&q);
 	cr_assert_eq(probe_build("bad..name", LDNS_RR_TYPE_A, 0, &q), OBS_ESYNTAX);
 }
 
@@ -68,6 +70,7 @@ Test(probe, match_table)
 	}
 	uint8_t tiny[5] = {0};
 	cr_assert_eq(probe_match(&q, 0, tiny, sizeof(tiny)), OBS_EMALFORMED);
+	probe_free(&q);
 }
 
 Test(probe, set_id)

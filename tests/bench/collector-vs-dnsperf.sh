@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# make bench: the collector's engine+store against dnsperf, same loopback NSD (signed zone,
+# rrl-ratelimit 0), same number of outstanding queries, same query mix with DO=1. Three
+# alternating runs each; medians reported. Also: memory per query in flight at 10,000 in
+# flight, and SQLite bytes per observation that repeats a stored version.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+
+ADDR=127.0.2.5
+PORT=5399
+SECS=${BENCH_SECONDS:-8}
+INFLIGHT=${BENCH_INFLIGHT:-100}
+BENCH=build/bench/collector-bench
+W=$(mktemp -d /tmp/obs-bench.XXXXXX)
+NSDP=""
+cleanup() {
+	[ -n "$NSDP" ] && kill "$NSDP" 2>/dev/null
+	rm -rf "$W"
+}
+trap cleanup EXIT
+mkdir -p "$W"/{keys,zones,run}
+
+gen_key ksk example.lab. -k
+gen_key zsk example.lab.
+cat >"$W/zones/example.zone" <<Z
+\$TTL 300
+example.lab. IN SOA ns.example.lab. h.example.lab. 1 10 10 600 300
+example.lab. IN NS ns.example.lab.
+ns.example.lab. IN A 127.0.2.5
+www.example.lab. IN A 192.0.2.1
+$(dnskey_line ksk)
+$(dnskey_line zsk)
+Z
+sign_zone example.lab. "$W/zones/example.zone" "$W/keys/ksk" "$W/keys/zsk"
+cat >"$W/nsd.conf" <<C
+server:
+	ip-address: $ADDR@$PORT
+	username: ""
+	chroot: ""
+	database: ""
+	zonesdir: "$W/zones"
+	zonelistfile: "$W/run/zone.list"
+	xfrdfile: "$W/run/xfrd.state"
+	xfrdir: "$W/run"
+	pidfile: "$W/run/nsd.pid"
+	logfile: "$W/run/nsd.log"
+	server-count: 1
+	rrl-ratelimit: 0
+	verbosity: 0
+remote-control:
+	control-enable: no
+zone:
+	name: "example.lab."
+	zonefile: "example.zone.signed"
+C
+nsd -d -c "$W/nsd.conf" >"$W/run/nsd.out" 2>&1 &
+NSDP=$!
+wait_until 10 bash -c "dig +time=1 +tries=1 -p $PORT @$ADDR example.lab SOA | grep -q NOERROR" || {
+	echo "NSD did not start"
+	exit 1
+}
+printf 'example.lab DNSKEY\nwww.example.lab A\nexample.lab SOA\n' >"$W/queries"
+
+median() { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+
+declare -a dp_qps dp_cpu co_qps co_cpu
+TIMEFORMAT='%U %S'
+for i in 1 2 3; do
+	# dnsperf: -D sets DO; -q outstanding; CPU from the shell's time of the child
+	t=$({ time dnsperf -s $ADDR -p $PORT -d "$W/queries" -D -q "$INFLIGHT" -l "$SECS" \
+		-c 1 -T 1 >"$W/dp.$i" 2>&1; } 2>&1)
+	answered=$(awk '/Queries completed:/ {print $3}' "$W/dp.$i")
+	qps=$(awk '/Queries per second:/ {print $4}' "$W/dp.$i")
+	cpu=$(awk -v t="$t" -v n="$answered" 'BEGIN {split(t, a, " "); printf "%.2f", (a[1] + a[2]) * 1e6 / n}')
+	dp_qps+=("$qps")
+	dp_cpu+=("$cpu")
+	rm -f "$W"/c.db*
+	$BENCH --server "$ADDR@$PORT" --inflight "$INFLIGHT" --seconds "$SECS" --db "$W/c.db" \
+		example.lab/DNSKEY www.example.lab/A example.lab/SOA >"$W/co.$i" 2>&1
+	co_qps+=("$(sed -E 's/.*qps=([0-9]+).*/\1/' "$W/co.$i")")
+	co_cpu+=("$(sed -E 's/.*cpu_us_per_answer=([0-9.]+).*/\1/' "$W/co.$i")")
+	echo "run $i: dnsperf ${dp_qps[-1]} q/s ${dp_cpu[-1]} us/answer | collector ${co_qps[-1]} q/s ${co_cpu[-1]} us/answer"
+done
+bytes=$(sqlite3 "$W/c.db" "SELECT (SELECT sum(pgsize) FROM dbstat) * 1.0 / (SELECT count(*) FROM observation)")
+mem=$($BENCH --blackhole --inflight 10000 --db "$W/m.db" www.example.lab/A)
+
+DQ=$(printf '%s\n' "${dp_qps[@]}" | median)
+DC=$(printf '%s\n' "${dp_cpu[@]}" | median)
+CQ=$(printf '%s\n' "${co_qps[@]}" | median)
+CC=$(printf '%s\n' "${co_cpu[@]}" | median)
+echo
+echo "outstanding queries: $INFLIGHT, $SECS s per run, medians of 3 alternating runs"
+printf 'rate:  collector %s q/s, dnsperf %s q/s, ratio %.2f (goal >= 1.0)\n' "$CQ" "$DQ" \
+	"$(awk -v a="$CQ" -v b="$DQ" 'BEGIN {print a / b}')"
+printf 'CPU:   collector %s us/answer, dnsperf %s us/answer, ratio %.2f (goal <= 1.0)\n' "$CC" "$DC" \
+	"$(awk -v a="$CC" -v b="$DC" 'BEGIN {print a / b}')"
+echo "memory at 10,000 in flight: $mem (goal <= 256)"
+printf 'SQLite per observation (whole database / observations, repeated versions): %.1f bytes (goal <= 64)\n' "$bytes"
