@@ -245,4 +245,11 @@ printf 'zones:\n - name: example.lab.\n   parent-servers: [300.1.1.1]\n   provid
 check_eq "check: bad config exits 2" 2 $?
 check_eq "check: names file:line:key" "$W/bad.yaml:3:zones[0].parent-servers: '300.1.1.1': not an IP address[@port]" "$(head -1 "$W/bad.out")"
 
+# --- every configuration key is documented in the man page
+missing=""
+for k in $("$COLL" keys | awk '/^  [a-z]/ && $1 ~ /[.]/ {print $1}' | sed 's/.*\.//'); do
+	grep -q "^\.B $k\$" man/obs-collector.yaml.5 || missing="$missing $k"
+done
+check_eq "every configuration key is in obs-collector.yaml(5)" "" "$missing"
+
 summary >/dev/null
