@@ -84,7 +84,7 @@ static int blob_build(blob_item_t *items, size_t n, uint8_t **out, size_t *outle
 	return distinct;
 }
 
-#define SET_MAX 512 /* records per set; more is refused (OBS_ETOOBIG) */
+#define SET_MAX    512 /* records per set; more is refused (OBS_ETOOBIG) */
 #define SET_INLINE 16
 
 /* The canonical wire of every record of a set, back to back in one buffer per part (0: the
@@ -224,8 +224,7 @@ static uint16_t rrsig_covered(const ldns_rr *rr)
 }
 
 /* The RRset of (name, type) in the list, with its RRSIGs. */
-static int collect_rrset(ldns_rr_list *list, const ldns_rdf *name, uint16_t type,
-			 ans_version_t *v)
+static int collect_rrset(ldns_rr_list *list, const ldns_rdf *name, uint16_t type, ans_version_t *v)
 {
 	struct set_builder sbv, *sb = &sbv;
 	if (set_init(sb) != OBS_EOK) {
@@ -267,8 +266,7 @@ static int collect_negative(ldns_rr_list *auth, ans_version_t *v)
 		if (t == LDNS_RR_TYPE_SOA) {
 			uint32_t m = ldns_rr_ttl(rr);
 			const ldns_rdf *min = ldns_rr_rdf(rr, 6);
-			if (min && ldns_rdf_size(min) == 4 &&
-			    ldns_rdf2native_int32(min) < m)
+			if (min && ldns_rdf_size(min) == 4 && ldns_rdf2native_int32(min) < m)
 				m = ldns_rdf2native_int32(min);
 			if (m < ttl)
 				ttl = m;
@@ -414,8 +412,7 @@ int ans_parse(const uint8_t *wire, size_t len, const char *qname, uint16_t qtype
 		v->kind = ANS_NXDOMAIN;
 		v->type = qtype;
 		ret = collect_negative(auth, v);
-	} else if (out->rcode == LDNS_RCODE_NOERROR && auth_ns && !auth_soa &&
-		   !ldns_pkt_aa(pkt)) {
+	} else if (out->rcode == LDNS_RCODE_NOERROR && auth_ns && !auth_soa && !ldns_pkt_aa(pkt)) {
 		v->kind = ANS_REFERRAL;
 		v->type = LDNS_RR_TYPE_NS;
 		ldns_rdf *owner = ldns_rdf_clone(ref_owner);
@@ -427,8 +424,7 @@ int ans_parse(const uint8_t *wire, size_t len, const char *qname, uint16_t qtype
 			ret = collect_rrset(auth, owner, LDNS_RR_TYPE_NS, v);
 			for (size_t i = 0; i < ldns_rr_list_rr_count(auth); i++) {
 				const ldns_rr *rr = ldns_rr_list_rr(auth, i);
-				if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NS &&
-				    owner_is(rr, owner))
+				if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NS && owner_is(rr, owner))
 					add_ns(out, rr);
 			}
 			ldns_rdf_deep_free(owner);

@@ -8,9 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ANS_HASH_LEN 32
-#define ANS_MAX_EDE 8
-#define ANS_MAX_NS 32
+#define ANS_HASH_LEN  32
+#define ANS_MAX_EDE   8
+#define ANS_MAX_NS    32
 #define ANS_MAX_ADDRS 32
 
 /* header bits as stored (schemas/collector/0001_init.sql) */
@@ -47,7 +47,7 @@ typedef struct ans_summary {
 	uint16_t flags; /* ANS_F_* */
 	uint16_t ede[ANS_MAX_EDE];
 	uint8_t ede_n;
-	ans_version_t ver; /* kind ANS_NONE when the answer carries no RRset of interest */
+	ans_version_t ver;        /* kind ANS_NONE when the answer carries no RRset of interest */
 	char ns[ANS_MAX_NS][256]; /* NS names listed (NS answer, or referral) */
 	uint8_t ns_n;
 	uint32_t ns_ttl;

@@ -2,7 +2,7 @@
 #include "answer.h"
 #include "classify.h"
 
-#define RCODE_NOERROR 0
+#define RCODE_NOERROR  0
 #define RCODE_SERVFAIL 2
 #define RCODE_NXDOMAIN 3
 

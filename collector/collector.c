@@ -11,9 +11,9 @@
 #include "probe.h"
 #include "timefmt.h"
 
-#define COLL_COMMIT_US 200000 /* batch commit period */
-#define COLL_COMMIT_ROWS 2000 /* or when this many rows are pending */
-#define COLL_FAIL_LOG 3       /* consecutive failed rounds before a target is reported down */
+#define COLL_COMMIT_US   200000 /* batch commit period */
+#define COLL_COMMIT_ROWS 2000   /* or when this many rows are pending */
+#define COLL_FAIL_LOG    3      /* consecutive failed rounds before a target is reported down */
 
 enum coll_kind { K_PARENT, K_PROVIDER, K_RESOLVER };
 static const char *const kind_names[] = {"parent", "provider", "resolver"};
@@ -221,8 +221,8 @@ static void build_series(struct coll_target *t)
 		static const struct {
 			uint16_t type;
 			const char *role;
-		} apex[] = {{LDNS_RR_TYPE_SOA, "soa"},   {LDNS_RR_TYPE_DNSKEY, "dnskey"},
-			    {LDNS_RR_TYPE_CDS, "cds"},   {LDNS_RR_TYPE_CDNSKEY, "cdnskey"},
+		} apex[] = {{LDNS_RR_TYPE_SOA, "soa"},     {LDNS_RR_TYPE_DNSKEY, "dnskey"},
+			    {LDNS_RR_TYPE_CDS, "cds"},     {LDNS_RR_TYPE_CDNSKEY, "cdnskey"},
 			    {LDNS_RR_TYPE_CSYNC, "csync"}, {LDNS_RR_TYPE_NS, "ns"}};
 		for (size_t i = 0; i < sizeof(apex) / sizeof(apex[0]); i++)
 			add_series(t, z->name, apex[i].type, auth, apex[i].role);
@@ -284,8 +284,8 @@ static void round_cb(evutil_socket_t fd, short what, void *arg)
 		obs_log_fmt(c->log, OBS_LOG_INFO, t->zone->cfg->name,
 			    "server %s@%s is no longer in any NS set resolvers may use "
 			    "(since %s); polling stops",
-			    t->host, t->addr_text, obs_time_format(t->ns->reach_until, when,
-								    sizeof(when)));
+			    t->host, t->addr_text,
+			    obs_time_format(t->ns->reach_until, when, sizeof(when)));
 		t->active = false;
 		return;
 	}
@@ -319,8 +319,8 @@ static void round_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- targets ---- */
 
-static struct coll_target *find_target(struct coll_zone *z, enum coll_kind kind,
-				       const char *host, const obs_addr_t *addr)
+static struct coll_target *find_target(struct coll_zone *z, enum coll_kind kind, const char *host,
+				       const obs_addr_t *addr)
 {
 	for (size_t i = 0; i < z->targets_n; i++) {
 		struct coll_target *t = z->targets[i];
@@ -331,9 +331,8 @@ static struct coll_target *find_target(struct coll_zone *z, enum coll_kind kind,
 	return NULL;
 }
 
-static struct coll_target *add_target(struct coll_zone *z, enum coll_kind kind,
-				      const char *origin, const char *host, const obs_addr_t *addr,
-				      const char *pinned)
+static struct coll_target *add_target(struct coll_zone *z, enum coll_kind kind, const char *origin,
+				      const char *host, const obs_addr_t *addr, const char *pinned)
 {
 	coll_t *c = z->c;
 	struct coll_target *t = calloc(1, sizeof(*t));
@@ -414,9 +413,9 @@ static struct coll_ns *add_ns(struct coll_zone *z, const char *name, bool perman
 			obs_addr_format(&na->addrs[k], at, sizeof(at));
 			(void)store_ns_address(z->c->store, z->cfg->name, name, at, "config",
 					       obs_clock_now(z->c->clock));
-			struct coll_target *t = add_target(z, K_PROVIDER,
-							   ns->provider ? ns->provider->name : "?",
-							   name, &na->addrs[k], NULL);
+			struct coll_target *t =
+			    add_target(z, K_PROVIDER, ns->provider ? ns->provider->name : "?", name,
+				       &na->addrs[k], NULL);
 			if (t) {
 				t->ns = ns;
 				target_activate(t);
@@ -482,8 +481,8 @@ static void ns_listed(struct coll_series *s, const ans_summary_t *a, obs_usec_t 
 		struct coll_ns *ns = add_ns(z, a->ns[i], false);
 		if (ns == NULL)
 			continue;
-		obs_usec_t until = t + (obs_usec_t)a->ns_ttl * OBS_USEC_PER_SEC +
-				   z->cfg->timing.poll;
+		obs_usec_t until =
+		    t + (obs_usec_t)a->ns_ttl * OBS_USEC_PER_SEC + z->cfg->timing.poll;
 		if (until > ns->reach_until)
 			ns->reach_until = until;
 		if (store_ns_listing(c->store, z->cfg->name, s->target->id, ns->name, a->ns_ttl,
@@ -537,9 +536,15 @@ static void on_result(void *arg, const eng_result_t *r)
 {
 	coll_t *c = arg;
 	struct coll_series *s = r->req->user;
-	store_obs_t o = {.series_id = s->id, .t = r->t, .attempt = r->attempt,
-			 .transport = r->transport, .status = r->status, .rtt = r->rtt,
-			 .ans = r->ans, .wire = r->wire, .wire_len = r->wire_len};
+	store_obs_t o = {.series_id = s->id,
+			 .t = r->t,
+			 .attempt = r->attempt,
+			 .transport = r->transport,
+			 .status = r->status,
+			 .rtt = r->rtt,
+			 .ans = r->ans,
+			 .wire = r->wire,
+			 .wire_len = r->wire_len};
 	int64_t obs_id = 0;
 	if (store_observe(c->store, &o, &obs_id) != OBS_EOK)
 		store_failed(c, "observation");
@@ -629,15 +634,30 @@ static void stats_cb(evutil_socket_t fd, short what, void *arg)
 		    (unsigned long long)c->outcomes[OUT_BOGUS],
 		    (unsigned long long)c->outcomes[OUT_LOST], (unsigned long long)c->overruns,
 		    active, (unsigned long long)c->store_errors);
-	static const char *const names[] = {
-		"polls", "answered", "timeout", "truncated", "tcp", "malformed", "mismatched",
-		"neterr", "dropped", "stray", "spoofed", "inflight", "queued", "secure",
-		"insecure", "bogus", "lost", "overruns", "store_errors"};
-	uint64_t values[] = {st.sent, st.answered, st.timeout, st.truncated, st.tcp,
-			     st.malformed, st.mismatched, st.neterr, st.dropped, st.stray,
-			     st.spoofed, st.inflight, st.queued, c->outcomes[OUT_SECURE],
-			     c->outcomes[OUT_INSECURE], c->outcomes[OUT_BOGUS],
-			     c->outcomes[OUT_LOST], c->overruns, c->store_errors};
+	static const char *const names[] = {"polls",   "answered",  "timeout",     "truncated",
+					    "tcp",     "malformed", "mismatched",  "neterr",
+					    "dropped", "stray",     "spoofed",     "inflight",
+					    "queued",  "secure",    "insecure",    "bogus",
+					    "lost",    "overruns",  "store_errors"};
+	uint64_t values[] = {st.sent,
+			     st.answered,
+			     st.timeout,
+			     st.truncated,
+			     st.tcp,
+			     st.malformed,
+			     st.mismatched,
+			     st.neterr,
+			     st.dropped,
+			     st.stray,
+			     st.spoofed,
+			     st.inflight,
+			     st.queued,
+			     c->outcomes[OUT_SECURE],
+			     c->outcomes[OUT_INSECURE],
+			     c->outcomes[OUT_BOGUS],
+			     c->outcomes[OUT_LOST],
+			     c->overruns,
+			     c->store_errors};
 	if (store_counters(c->store, obs_clock_now(c->clock), names, values,
 			   sizeof(values) / sizeof(values[0])) != OBS_EOK)
 		store_failed(c, "counters");
@@ -660,7 +680,8 @@ static int setup_zone(coll_t *c, struct coll_zone *z)
 	for (size_t i = 0; i < zc->parents_n; i++) {
 		char at[OBS_ADDR_STRLEN];
 		obs_addr_format(&zc->parents[i], at, sizeof(at));
-		struct coll_target *t = add_target(z, K_PARENT, "PARENT", at, &zc->parents[i], NULL);
+		struct coll_target *t =
+		    add_target(z, K_PARENT, "PARENT", at, &zc->parents[i], NULL);
 		if (t == NULL)
 			return OBS_ENOMEM;
 		target_activate(t);
@@ -669,7 +690,7 @@ static int setup_zone(coll_t *c, struct coll_zone *z)
 	for (size_t i = 0; i < c->cfg->resolvers_n; i++) {
 		const obs_cfg_resolver_t *r = &c->cfg->resolvers[i];
 		struct coll_target *t =
-			add_target(z, K_RESOLVER, r->name, r->name, &r->addr, r->pinned);
+		    add_target(z, K_RESOLVER, r->name, r->name, &r->addr, r->pinned);
 		if (t == NULL)
 			return OBS_ENOMEM;
 		target_activate(t);
@@ -683,7 +704,8 @@ static int setup_zone(coll_t *c, struct coll_zone *z)
 			if (ns && ns->resolving == false && z->addr_resolver == NULL) {
 				bool explicit = false;
 				for (size_t a = 0; a < zc->nsaddrs_n; a++)
-					explicit = explicit || strcmp(zc->nsaddrs[a].ns, ns->name) == 0;
+					explicit =
+					    explicit || strcmp(zc->nsaddrs[a].ns, ns->name) == 0;
 				if (!explicit)
 					obs_log_fmt(c->log, OBS_LOG_WARN, zc->name,
 						    "NS %s has no address: give ns-addresses or "

@@ -16,8 +16,8 @@
 typedef struct coll coll_t;
 
 typedef struct coll_opts {
-	bool once;       /* one round at every target, then stop */
-	const char *db;  /* overrides the configured database path when not NULL */
+	bool once;      /* one round at every target, then stop */
+	const char *db; /* overrides the configured database path when not NULL */
 } coll_opts_t;
 
 /* Create a collector. cfg, clock and log are borrowed and must outlive it. The database is

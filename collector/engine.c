@@ -14,15 +14,15 @@
 #include "guard.h"
 #include "obs_err.h"
 
-#define ENG_SOCKS 16            /* UDP sockets per address family */
-#define ENG_TICK_US 5000        /* deadline and token refill resolution */
-#define ENG_RECV_BATCH 256      /* datagrams read per readiness event */
+#define ENG_SOCKS         16     /* UDP sockets per address family */
+#define ENG_TICK_US       5000   /* deadline and token refill resolution */
+#define ENG_RECV_BATCH    256    /* datagrams read per readiness event */
 #define ENG_TCP_MAX_BYTES 262144 /* bytes read on one TCP connection before giving up */
-#define ENG_RCVBUF (4 << 20)
+#define ENG_RCVBUF        (4 << 20)
 
 #define ENG_BATCH 64 /* datagrams per sendmmsg */
 
-#define SAW_MISMATCH 1u
+#define SAW_MISMATCH  1u
 #define SAW_MALFORMED 2u
 
 struct eng_slot {
@@ -217,24 +217,45 @@ static void table_delete(eng_t *e, uint32_t slot)
 
 /* ---- results ---- */
 
-static void emit(eng_t *e, eng_req_t *r, enum store_status status, unsigned transport,
-		 obs_usec_t t, obs_usec_t rtt, const ans_summary_t *ans, const uint8_t *wire,
-		 size_t wire_len, bool final)
+static void emit(eng_t *e, eng_req_t *r, enum store_status status, unsigned transport, obs_usec_t t,
+		 obs_usec_t rtt, const ans_summary_t *ans, const uint8_t *wire, size_t wire_len,
+		 bool final)
 {
 	switch (status) {
-	case ST_ANSWERED: e->st.answered++; break;
-	case ST_TIMEOUT: e->st.timeout++; break;
-	case ST_NETERR: e->st.neterr++; break;
-	case ST_TRUNCATED: e->st.truncated++; break;
-	case ST_MALFORMED: e->st.malformed++; break;
-	case ST_MISMATCHED: e->st.mismatched++; break;
-	case ST_DROPPED: e->st.dropped++; break;
+	case ST_ANSWERED:
+		e->st.answered++;
+		break;
+	case ST_TIMEOUT:
+		e->st.timeout++;
+		break;
+	case ST_NETERR:
+		e->st.neterr++;
+		break;
+	case ST_TRUNCATED:
+		e->st.truncated++;
+		break;
+	case ST_MALFORMED:
+		e->st.malformed++;
+		break;
+	case ST_MISMATCHED:
+		e->st.mismatched++;
+		break;
+	case ST_DROPPED:
+		e->st.dropped++;
+		break;
 	}
 	if (final)
 		r->busy = false;
-	eng_result_t res = {.req = r, .status = status, .attempt = r->attempt,
-			    .transport = transport, .t = t, .rtt = rtt, .ans = ans,
-			    .wire = wire, .wire_len = wire_len, .final = final};
+	eng_result_t res = {.req = r,
+			    .status = status,
+			    .attempt = r->attempt,
+			    .transport = transport,
+			    .t = t,
+			    .rtt = rtt,
+			    .ans = ans,
+			    .wire = wire,
+			    .wire_len = wire_len,
+			    .final = final};
 	e->cb(e->cb_arg, &res);
 }
 
@@ -338,9 +359,10 @@ static void send_udp(eng_t *e, eng_req_t *r)
 	memcpy(e->bufs[b], r->q.wire, r->q.len);
 	probe_set_id(e->bufs[b], s->id);
 	e->iov[b] = (struct iovec){.iov_base = e->bufs[b], .iov_len = r->q.len};
-	e->msgs[b] = (struct mmsghdr){
-		.msg_hdr = {.msg_name = &r->target->addr.ss, .msg_namelen = r->target->addr.len,
-			    .msg_iov = &e->iov[b], .msg_iovlen = 1}};
+	e->msgs[b] = (struct mmsghdr){.msg_hdr = {.msg_name = &r->target->addr.ss,
+						  .msg_namelen = r->target->addr.len,
+						  .msg_iov = &e->iov[b],
+						  .msg_iovlen = 1}};
 	e->batch_slot[b] = idx;
 	if (e->batch_n == ENG_BATCH)
 		flush(e);

@@ -49,10 +49,10 @@ struct eng_req {
 typedef struct eng_result {
 	eng_req_t *req;
 	enum store_status status;
-	unsigned attempt;   /* 0 = first */
-	unsigned transport; /* 0 UDP, 1 TCP */
-	obs_usec_t t;       /* realtime when the attempt was sent (or dropped) */
-	obs_usec_t rtt;     /* -1 when there was no answer */
+	unsigned attempt;         /* 0 = first */
+	unsigned transport;       /* 0 UDP, 1 TCP */
+	obs_usec_t t;             /* realtime when the attempt was sent (or dropped) */
+	obs_usec_t rtt;           /* -1 when there was no answer */
 	const ans_summary_t *ans; /* parsed answer or NULL; valid during the callback only */
 	const uint8_t *wire;      /* raw answer or NULL; valid during the callback only */
 	size_t wire_len;

@@ -2,10 +2,10 @@
 #include "guard.h"
 #include "obs_err.h"
 
-#define T_OPT 41
-#define T_TSIG 250
-#define T_TXT 16
-#define T_SPF 99
+#define T_OPT   41
+#define T_TSIG  250
+#define T_TXT   16
+#define T_SPF   99
 #define T_HINFO 13
 
 static uint16_t rd16(const uint8_t *p)

@@ -7,10 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GUARD_MAX_MSG 65535      /* largest DNS message */
-#define GUARD_MAX_RRS 4096       /* records over all sections */
-#define GUARD_MAX_STRINGS 256    /* character-strings in one TXT-like RDATA */
-#define GUARD_MAX_MSG_STRINGS 2048 /* character-strings in the whole message */
+#define GUARD_MAX_MSG         65535 /* largest DNS message */
+#define GUARD_MAX_RRS         4096  /* records over all sections */
+#define GUARD_MAX_STRINGS     256   /* character-strings in one TXT-like RDATA */
+#define GUARD_MAX_MSG_STRINGS 2048  /* character-strings in the whole message */
 
 /* What the guard learnt on the way (valid only when guard_check returned OBS_EOK). */
 typedef struct guard_info {

@@ -41,24 +41,40 @@ static void report(void *arg, const char *file, int line, const char *key, const
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'}, {"db", required_argument, NULL, 'd'},
-		{"once", no_argument, NULL, 'o'},         {"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},        {"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+	    {"config", required_argument, NULL, 'c'}, {"db", required_argument, NULL, 'd'},
+	    {"once", no_argument, NULL, 'o'},         {"verbose", no_argument, NULL, 'v'},
+	    {"quiet", no_argument, NULL, 'q'},        {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
 	const char *config = NULL;
 	coll_opts_t opts = {0};
 	obs_log_t log = {.level = OBS_LOG_INFO, .out = NULL};
 	int ch;
 	while ((ch = getopt_long(argc, argv, "c:vqVh", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': config = optarg; break;
-		case 'd': opts.db = optarg; break;
-		case 'o': opts.once = true; break;
-		case 'v': log.level = log.level < OBS_LOG_DEBUG ? log.level + 1 : log.level; break;
-		case 'q': log.level = OBS_LOG_ERR; break;
-		case 'V': printf("obs-collector %s\n", OBS_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'c':
+			config = optarg;
+			break;
+		case 'd':
+			opts.db = optarg;
+			break;
+		case 'o':
+			opts.once = true;
+			break;
+		case 'v':
+			log.level = log.level < OBS_LOG_DEBUG ? log.level + 1 : log.level;
+			break;
+		case 'q':
+			log.level = OBS_LOG_ERR;
+			break;
+		case 'V':
+			printf("obs-collector %s\n", OBS_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	const char *cmd = optind < argc ? argv[optind] : NULL;

@@ -12,7 +12,7 @@
 #define PROBE_DO 4u
 
 #define PROBE_EDNS_BUFSIZE 1232
-#define PROBE_MAX_QUERY 300
+#define PROBE_MAX_QUERY    300
 
 typedef struct probe_query {
 	uint8_t *wire; /* the query with ID 0; owned, exactly len bytes */

@@ -10,10 +10,11 @@
 #include "obs_err.h"
 #include "store.h"
 
-#define STORE_WIRE_MEMO 65536 /* wire hashes remembered; older ones fall back to the UNIQUE index */
+/* wire hashes remembered; older ones fall back to the UNIQUE index */
+#define STORE_WIRE_MEMO 65536
 
 const char *const store_status_names[ST_COUNT] = {
-	"answered", "timeout", "neterr", "truncated", "malformed", "mismatched", "dropped",
+    "answered", "timeout", "neterr", "truncated", "malformed", "mismatched", "dropped",
 };
 const char *const store_outcome_names[5] = {"none", "secure", "insecure", "bogus", "lost"};
 
@@ -41,42 +42,42 @@ enum {
 };
 
 static const char *const store_sql[S_COUNT] = {
-	[S_BEGIN] = "BEGIN IMMEDIATE",
-	[S_COMMIT] = "COMMIT",
-	[S_INS_OBS] = "INSERT INTO observation (t, series_id, attempt, transport, status, rtt, "
-		      "rcode, flags, ede, outcome, version_id, ttl_s, wire_id) "
-		      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	[S_INS_WIRE] = "INSERT INTO wire (hash, data) VALUES (?,?) ON CONFLICT (hash) DO NOTHING",
-	[S_SEL_WIRE] = "SELECT id FROM wire WHERE hash = ?",
-	[S_INS_VER] = "INSERT INTO version (hash, kind, owner, type, rr_count, sig_count, rdata, "
-		      "rrsig, ttl_max_s, ttl_min_s, first_seen, last_seen) "
-		      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (hash) DO NOTHING",
-	[S_SEL_VER] = "SELECT id, ttl_max_s, ttl_min_s, last_seen FROM version WHERE hash = ?",
-	[S_UPD_VER] = "UPDATE version SET ttl_max_s = max(ttl_max_s, ?2), "
-		      "ttl_min_s = min(ttl_min_s, ?3), last_seen = max(last_seen, ?4) WHERE id = ?1",
-	[S_INS_RUN] = "INSERT INTO run (series_id, version_id, first_seen, last_seen, count, "
-		      "prev_poll, next_poll, ttl_max_s) VALUES (?,?,?,?,1,?,NULL,?)",
-	[S_UPD_RUN] = "UPDATE run SET last_seen = ?2, count = ?3, ttl_max_s = ?4, next_poll = ?5 "
-		      "WHERE id = ?1",
-	[S_INS_TARGET] = "INSERT INTO target (kind, zone, origin, host, address, pinned, "
-			 "first_seen) VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-	[S_SEL_TARGET] = "SELECT id FROM target WHERE kind = ? AND zone = ? AND origin = ? AND "
-			 "host = ? AND address = ?",
-	[S_INS_SERIES] = "INSERT INTO series (target_id, qname, qtype, flags, role) "
-			 "VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
-	[S_SEL_SERIES] = "SELECT id FROM series WHERE target_id = ? AND qname = ? AND qtype = ? "
-			 "AND flags = ?",
-	[S_SEL_OPENRUN] = "SELECT id, version_id, first_seen, last_seen, count, ttl_max_s FROM run "
-			  "WHERE series_id = ? AND next_poll IS NULL ORDER BY id DESC LIMIT 1",
-	[S_UPS_NSL] = "INSERT INTO ns_listing (zone, source_target_id, ns, ttl_s, first_listed, "
-		      "last_listed) VALUES (?1,?2,?3,?4,?5,?5) ON CONFLICT (zone, source_target_id, "
-		      "ns) DO UPDATE SET ttl_s = excluded.ttl_s, last_listed = "
-		      "max(last_listed, excluded.last_listed)",
-	[S_UPS_NSA] = "INSERT INTO ns_address (zone, ns, address, source, first_seen, last_seen) "
-		      "VALUES (?1,?2,?3,?4,?5,?5) ON CONFLICT (zone, ns, address, source) DO UPDATE "
-		      "SET last_seen = max(last_seen, excluded.last_seen)",
-	[S_INS_COUNTER] = "INSERT OR REPLACE INTO counter (t, name, value) VALUES (?,?,?)",
-	[S_SET_OUTCOME] = "UPDATE observation SET outcome = ?2 WHERE id = ?1",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_INS_OBS] = "INSERT INTO observation (t, series_id, attempt, transport, status, rtt, "
+		  "rcode, flags, ede, outcome, version_id, ttl_s, wire_id) "
+		  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [S_INS_WIRE] = "INSERT INTO wire (hash, data) VALUES (?,?) ON CONFLICT (hash) DO NOTHING",
+    [S_SEL_WIRE] = "SELECT id FROM wire WHERE hash = ?",
+    [S_INS_VER] = "INSERT INTO version (hash, kind, owner, type, rr_count, sig_count, rdata, "
+		  "rrsig, ttl_max_s, ttl_min_s, first_seen, last_seen) "
+		  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (hash) DO NOTHING",
+    [S_SEL_VER] = "SELECT id, ttl_max_s, ttl_min_s, last_seen FROM version WHERE hash = ?",
+    [S_UPD_VER] = "UPDATE version SET ttl_max_s = max(ttl_max_s, ?2), "
+		  "ttl_min_s = min(ttl_min_s, ?3), last_seen = max(last_seen, ?4) WHERE id = ?1",
+    [S_INS_RUN] = "INSERT INTO run (series_id, version_id, first_seen, last_seen, count, "
+		  "prev_poll, next_poll, ttl_max_s) VALUES (?,?,?,?,1,?,NULL,?)",
+    [S_UPD_RUN] = "UPDATE run SET last_seen = ?2, count = ?3, ttl_max_s = ?4, next_poll = ?5 "
+		  "WHERE id = ?1",
+    [S_INS_TARGET] = "INSERT INTO target (kind, zone, origin, host, address, pinned, "
+		     "first_seen) VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+    [S_SEL_TARGET] = "SELECT id FROM target WHERE kind = ? AND zone = ? AND origin = ? AND "
+		     "host = ? AND address = ?",
+    [S_INS_SERIES] = "INSERT INTO series (target_id, qname, qtype, flags, role) "
+		     "VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
+    [S_SEL_SERIES] = "SELECT id FROM series WHERE target_id = ? AND qname = ? AND qtype = ? "
+		     "AND flags = ?",
+    [S_SEL_OPENRUN] = "SELECT id, version_id, first_seen, last_seen, count, ttl_max_s FROM run "
+		      "WHERE series_id = ? AND next_poll IS NULL ORDER BY id DESC LIMIT 1",
+    [S_UPS_NSL] = "INSERT INTO ns_listing (zone, source_target_id, ns, ttl_s, first_listed, "
+		  "last_listed) VALUES (?1,?2,?3,?4,?5,?5) ON CONFLICT (zone, source_target_id, "
+		  "ns) DO UPDATE SET ttl_s = excluded.ttl_s, last_listed = "
+		  "max(last_listed, excluded.last_listed)",
+    [S_UPS_NSA] = "INSERT INTO ns_address (zone, ns, address, source, first_seen, last_seen) "
+		  "VALUES (?1,?2,?3,?4,?5,?5) ON CONFLICT (zone, ns, address, source) DO UPDATE "
+		  "SET last_seen = max(last_seen, excluded.last_seen)",
+    [S_INS_COUNTER] = "INSERT OR REPLACE INTO counter (t, name, value) VALUES (?,?,?)",
+    [S_SET_OUTCOME] = "UPDATE observation SET outcome = ?2 WHERE id = ?1",
 };
 
 struct series_state {
@@ -211,9 +212,9 @@ int store_open(const char *path, const char *collector, obs_usec_t now, obs_stor
 	if (s == NULL)
 		return OBS_ENOMEM;
 	int ret = OBS_ESQL;
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			    NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_open_v2(path, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
 		ret = fail(s, path);
 		goto fail;
 	}
@@ -226,8 +227,8 @@ int store_open(const char *path, const char *collector, obs_usec_t now, obs_stor
 	if ((ret = migrate(s, now)) || (ret = check_owner(s, collector, now)))
 		goto fail;
 	for (int i = 0; i < S_COUNT; i++) {
-		if (sqlite3_prepare_v3(s->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
-				       NULL) != SQLITE_OK) {
+		if (sqlite3_prepare_v3(s->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+				       &s->st[i], NULL) != SQLITE_OK) {
 			ret = fail(s, store_sql[i]);
 			goto fail;
 		}
@@ -560,8 +561,7 @@ static int mark_dirty(obs_store_t *s, int64_t series_id, struct series_state *ss
 
 /* Runs: an answered poll extends the open run when it returned the same version, else closes
  * it (next_poll = this poll) and opens a new one (prev_poll = the last answered poll). */
-static int update_run(obs_store_t *s, int64_t series_id, obs_usec_t t, int64_t vid,
-		      uint32_t ttl)
+static int update_run(obs_store_t *s, int64_t series_id, obs_usec_t t, int64_t vid, uint32_t ttl)
 {
 	struct series_state *ss;
 	int ret = series_slot(s, series_id, &ss);
@@ -686,8 +686,8 @@ int store_ns_address(obs_store_t *s, const char *zone, const char *ns, const cha
 	return step_done(s, st, "ns_address upsert");
 }
 
-int store_counters(obs_store_t *s, obs_usec_t t, const char *const *names,
-		   const uint64_t *values, size_t n)
+int store_counters(obs_store_t *s, obs_usec_t t, const char *const *names, const uint64_t *values,
+		   size_t n)
 {
 	int ret = begin(s);
 	for (size_t i = 0; i < n && ret == OBS_EOK; i++) {

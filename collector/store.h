@@ -41,12 +41,13 @@ extern const char *const store_outcome_names[5];
 
 typedef struct store_obs {
 	int64_t series_id;
-	obs_usec_t t;   /* when the attempt was sent (realtime) */
+	obs_usec_t t; /* when the attempt was sent (realtime) */
 	unsigned attempt;
 	unsigned transport; /* 0 UDP, 1 TCP */
 	enum store_status status;
 	obs_usec_t rtt; /* < 0: none */
-	const ans_summary_t *ans; /* the parsed answer (status ST_ANSWERED / ST_TRUNCATED), or NULL */
+	const ans_summary_t
+	    *ans; /* the parsed answer (status ST_ANSWERED / ST_TRUNCATED), or NULL */
 	enum store_outcome outcome;
 	const uint8_t *wire; /* the raw response or NULL; the ID bytes are zeroed before storing */
 	size_t wire_len;
@@ -92,8 +93,8 @@ int store_ns_address(obs_store_t *s, const char *zone, const char *ns, const cha
 		     const char *source, obs_usec_t t);
 
 /* Sample counters (name[i] = value[i]) at time t. */
-int store_counters(obs_store_t *s, obs_usec_t t, const char *const *names,
-		   const uint64_t *values, size_t n);
+int store_counters(obs_store_t *s, obs_usec_t t, const char *const *names, const uint64_t *values,
+		   size_t n);
 
 /* The SQLite error text of the last failure (for the top layer's log line). */
 const char *store_errmsg(const obs_store_t *s);

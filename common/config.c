@@ -32,8 +32,11 @@ enum cfg_type {
 };
 
 static const char *const cfg_type_names[] = {
-	"string", "domain name", "duration", "integer", "address[@port]", "list of address[@port]",
-	"NAME/TYPE", "list of NAME/TYPE", "map of provider", "map of name to addresses",
+    "string",          "domain name",
+    "duration",        "integer",
+    "address[@port]",  "list of address[@port]",
+    "NAME/TYPE",       "list of NAME/TYPE",
+    "map of provider", "map of name to addresses",
 };
 
 struct cfg_item {
@@ -58,66 +61,66 @@ struct cfg_ctx {
 #define F(st, f) offsetof(st, f)
 
 static const struct cfg_item collector_items[] = {
-	{"name", CFG_STR, "collector", 0, 0, F(obs_config_t, name), 0, false,
-	 "the collector's name, stored with every observation"},
-	{"db", CFG_STR, "obs-collector.db", 0, 0, F(obs_config_t, db), 0, false,
-	 "path of the collector's SQLite database (created when missing)"},
-	{"stats-interval", CFG_DURATION, "10s", 0.1, 86400, F(obs_config_t, stats_interval), 0,
-	 false, "period of the stats line on stderr"},
-	{"max-inflight", CFG_UINT, "1000", 1, 1000000, F(obs_config_t, max_inflight), 0, false,
-	 "bound on queries in flight; more wait in a queue"},
-	{"address-resolver", CFG_STR, NULL, 0, 0, F(obs_config_t, address_resolver), 0, false,
-	 "name of the resolver used to resolve NS host names (default: first unpinned)"},
-	{NULL},
+    {"name", CFG_STR, "collector", 0, 0, F(obs_config_t, name), 0, false,
+     "the collector's name, stored with every observation"},
+    {"db", CFG_STR, "obs-collector.db", 0, 0, F(obs_config_t, db), 0, false,
+     "path of the collector's SQLite database (created when missing)"},
+    {"stats-interval", CFG_DURATION, "10s", 0.1, 86400, F(obs_config_t, stats_interval), 0, false,
+     "period of the stats line on stderr"},
+    {"max-inflight", CFG_UINT, "1000", 1, 1000000, F(obs_config_t, max_inflight), 0, false,
+     "bound on queries in flight; more wait in a queue"},
+    {"address-resolver", CFG_STR, NULL, 0, 0, F(obs_config_t, address_resolver), 0, false,
+     "name of the resolver used to resolve NS host names (default: first unpinned)"},
+    {NULL},
 };
 
 static const struct cfg_item timing_items[] = {
-	{"poll", CFG_DURATION, "10s", 1, 86400, F(obs_cfg_timing_t, poll), 0, false,
-	 "period of a polling round at every server and resolver (down to 1s)"},
-	{"timeout", CFG_DURATION, "800ms", 0.01, 60, F(obs_cfg_timing_t, timeout), 0, false,
-	 "deadline of one query attempt"},
-	{"retries", CFG_UINT, "1", 0, 10, F(obs_cfg_timing_t, retries), 0, false,
-	 "attempts after a timeout"},
-	{"rate-per-server", CFG_UINT, "50", 1, 1000000, F(obs_cfg_timing_t, rate), 0, false,
-	 "queries per second to one server or resolver (token bucket)"},
-	{"jitter", CFG_UINT, "10", 0, 50, F(obs_cfg_timing_t, jitter), 0, false,
-	 "random spread of round start times, in percent of the poll period"},
-	{NULL},
+    {"poll", CFG_DURATION, "10s", 1, 86400, F(obs_cfg_timing_t, poll), 0, false,
+     "period of a polling round at every server and resolver (down to 1s)"},
+    {"timeout", CFG_DURATION, "800ms", 0.01, 60, F(obs_cfg_timing_t, timeout), 0, false,
+     "deadline of one query attempt"},
+    {"retries", CFG_UINT, "1", 0, 10, F(obs_cfg_timing_t, retries), 0, false,
+     "attempts after a timeout"},
+    {"rate-per-server", CFG_UINT, "50", 1, 1000000, F(obs_cfg_timing_t, rate), 0, false,
+     "queries per second to one server or resolver (token bucket)"},
+    {"jitter", CFG_UINT, "10", 0, 50, F(obs_cfg_timing_t, jitter), 0, false,
+     "random spread of round start times, in percent of the poll period"},
+    {NULL},
 };
 
 static const struct cfg_item zone_items[] = {
-	{"name", CFG_DNAME, NULL, 0, 0, F(obs_cfg_zone_t, name), 0, true, "the zone under watch"},
-	{"parent-servers", CFG_ADDR_LIST, NULL, 0, 0, F(obs_cfg_zone_t, parents),
-	 F(obs_cfg_zone_t, parents_n), true, "addresses of the parent zone's servers"},
-	{"providers", CFG_PROVIDERS, NULL, 0, 0, F(obs_cfg_zone_t, providers),
-	 F(obs_cfg_zone_t, providers_n), true,
-	 "provider name -> { ns: [host names], suffix: [name suffixes] }"},
-	{"canaries", CFG_RRKEY_LIST, NULL, 0, 0, F(obs_cfg_zone_t, canaries),
-	 F(obs_cfg_zone_t, canaries_n), false, "data names polled everywhere, as NAME/TYPE"},
-	{"nx-canary", CFG_DNAME, NULL, 0, 0, F(obs_cfg_zone_t, nx_canary), 0, false,
-	 "a name that does not exist (default obs-nx.<zone>)"},
-	{"bogus-canary", CFG_RRKEY, NULL, 0, 0, F(obs_cfg_zone_t, bogus), 0, false,
-	 "a known-bad NAME/TYPE: tells validating resolvers from others"},
-	{"ns-addresses", CFG_NSADDRS, NULL, 0, 0, F(obs_cfg_zone_t, nsaddrs),
-	 F(obs_cfg_zone_t, nsaddrs_n), false,
-	 "explicit addresses of NS host names: { ns.example.: [192.0.2.1] }"},
-	{NULL},
+    {"name", CFG_DNAME, NULL, 0, 0, F(obs_cfg_zone_t, name), 0, true, "the zone under watch"},
+    {"parent-servers", CFG_ADDR_LIST, NULL, 0, 0, F(obs_cfg_zone_t, parents),
+     F(obs_cfg_zone_t, parents_n), true, "addresses of the parent zone's servers"},
+    {"providers", CFG_PROVIDERS, NULL, 0, 0, F(obs_cfg_zone_t, providers),
+     F(obs_cfg_zone_t, providers_n), true,
+     "provider name -> { ns: [host names], suffix: [name suffixes] }"},
+    {"canaries", CFG_RRKEY_LIST, NULL, 0, 0, F(obs_cfg_zone_t, canaries),
+     F(obs_cfg_zone_t, canaries_n), false, "data names polled everywhere, as NAME/TYPE"},
+    {"nx-canary", CFG_DNAME, NULL, 0, 0, F(obs_cfg_zone_t, nx_canary), 0, false,
+     "a name that does not exist (default obs-nx.<zone>)"},
+    {"bogus-canary", CFG_RRKEY, NULL, 0, 0, F(obs_cfg_zone_t, bogus), 0, false,
+     "a known-bad NAME/TYPE: tells validating resolvers from others"},
+    {"ns-addresses", CFG_NSADDRS, NULL, 0, 0, F(obs_cfg_zone_t, nsaddrs),
+     F(obs_cfg_zone_t, nsaddrs_n), false,
+     "explicit addresses of NS host names: { ns.example.: [192.0.2.1] }"},
+    {NULL},
 };
 
 static const struct cfg_item resolver_items[] = {
-	{"name", CFG_STR, NULL, 0, 0, F(obs_cfg_resolver_t, name), 0, true,
-	 "the resolver's name (vantage)"},
-	{"address", CFG_ADDR, NULL, 0, 0, F(obs_cfg_resolver_t, addr), 0, true,
-	 "the resolver's address[@port]"},
-	{"pinned", CFG_STR, NULL, 0, 0, F(obs_cfg_resolver_t, pinned), 0, false,
-	 "the one provider this resolver can reach (a pinned vantage)"},
-	{NULL},
+    {"name", CFG_STR, NULL, 0, 0, F(obs_cfg_resolver_t, name), 0, true,
+     "the resolver's name (vantage)"},
+    {"address", CFG_ADDR, NULL, 0, 0, F(obs_cfg_resolver_t, addr), 0, true,
+     "the resolver's address[@port]"},
+    {"pinned", CFG_STR, NULL, 0, 0, F(obs_cfg_resolver_t, pinned), 0, false,
+     "the one provider this resolver can reach (a pinned vantage)"},
+    {NULL},
 };
 
 static const struct cfg_item provider_items[] = {
-	{"ns", CFG_STR, NULL, 0, 0, 0, 0, false, "NS host names of the provider"},
-	{"suffix", CFG_STR, NULL, 0, 0, 0, 0, false, "NS host name suffixes of the provider"},
-	{NULL},
+    {"ns", CFG_STR, NULL, 0, 0, 0, 0, false, "NS host names of the provider"},
+    {"suffix", CFG_STR, NULL, 0, 0, 0, 0, false, "NS host name suffixes of the provider"},
+    {NULL},
 };
 
 static void cfg_problem(struct cfg_ctx *c, const yaml_node_t *n, const char *key, const char *fmt,
@@ -336,8 +339,7 @@ static void parse_name_list(struct cfg_ctx *c, yaml_node_t *n, const char *path,
 	}
 }
 
-static void parse_providers(struct cfg_ctx *c, yaml_node_t *n, const char *path,
-			    obs_cfg_zone_t *z)
+static void parse_providers(struct cfg_ctx *c, yaml_node_t *n, const char *path, obs_cfg_zone_t *z)
 {
 	if (n->type != YAML_MAPPING_NODE) {
 		cfg_problem(c, n, path, "expected a map of provider name -> { ns: [...] }");
@@ -409,8 +411,15 @@ static void parse_nsaddrs(struct cfg_ctx *c, yaml_node_t *n, const char *path, o
 		z->nsaddrs = arr;
 		obs_cfg_nsaddr_t *na = &arr[z->nsaddrs_n - 1];
 		na->ns = strdup(canon);
-		struct cfg_item it = {"", CFG_ADDR_LIST, NULL, 0, 0, F(obs_cfg_nsaddr_t, addrs),
-				      F(obs_cfg_nsaddr_t, addrs_n), false, ""};
+		struct cfg_item it = {"",
+				      CFG_ADDR_LIST,
+				      NULL,
+				      0,
+				      0,
+				      F(obs_cfg_nsaddr_t, addrs),
+				      F(obs_cfg_nsaddr_t, addrs_n),
+				      false,
+				      ""};
 		parse_scalar_list(c, &it, yaml_document_get_node(c->doc, p->value), sub, na);
 	}
 }
@@ -503,8 +512,9 @@ static void check_timing(struct cfg_ctx *c, yaml_node_t *n, const char *path,
 			 const obs_cfg_timing_t *t)
 {
 	if ((obs_usec_t)t->retries * t->timeout > t->poll)
-		cfg_problem(c, n, path,
-			    "retries x timeout is longer than the poll period: rounds would overlap");
+		cfg_problem(
+		    c, n, path,
+		    "retries x timeout is longer than the poll period: rounds would overlap");
 }
 
 static void check_zone(struct cfg_ctx *c, yaml_node_t *n, const char *path, obs_cfg_zone_t *z,
@@ -520,9 +530,10 @@ static void check_zone(struct cfg_ctx *c, yaml_node_t *n, const char *path, obs_
 	for (size_t i = 0; i < z->providers_n; i++) {
 		for (size_t j = 0; j < z->providers[i].ns_n; j++) {
 			const obs_cfg_provider_t *pr =
-				obs_config_provider_of(z, z->providers[i].ns[j]);
+			    obs_config_provider_of(z, z->providers[i].ns[j]);
 			if (pr != &z->providers[i])
-				cfg_problem(c, n, path, "NS name %s is listed by providers %s and %s",
+				cfg_problem(c, n, path,
+					    "NS name %s is listed by providers %s and %s",
 					    z->providers[i].ns[j], pr->name, z->providers[i].name);
 		}
 	}
@@ -539,7 +550,7 @@ static void parse_zones(struct cfg_ctx *c, yaml_node_t *n, obs_config_t *cfg)
 		cfg_problem(c, n, "zones", "expected a list of zones");
 		return;
 	}
-	static const char *const zone_timing[] = {"poll", "timeout", "retries", "rate-per-server",
+	static const char *const zone_timing[] = {"poll",   "timeout", "retries", "rate-per-server",
 						  "jitter", NULL};
 	for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top;
 	     i++) {
@@ -563,8 +574,9 @@ static void parse_zones(struct cfg_ctx *c, yaml_node_t *n, obs_config_t *cfg)
 				if (it == NULL)
 					continue;
 				const char *v = scalar(yaml_document_get_node(c->doc, p->value));
-				const char *err = v ? parse_value(it, v, (char *)&z->timing + it->off)
-						    : "expected a scalar value";
+				const char *err =
+				    v ? parse_value(it, v, (char *)&z->timing + it->off)
+				      : "expected a scalar value";
 				if (err) {
 					char kp[100];
 					snprintf(kp, sizeof(kp), "%s.%s", path, k);
@@ -604,9 +616,8 @@ static void parse_resolvers(struct cfg_ctx *c, yaml_node_t *n, obs_config_t *cfg
 			bool known = false;
 			for (size_t z = 0; z < cfg->zones_n; z++) {
 				for (size_t p = 0; p < cfg->zones[z].providers_n; p++)
-					known = known ||
-						strcmp(cfg->zones[z].providers[p].name,
-						       r->pinned) == 0;
+					known = known || strcmp(cfg->zones[z].providers[p].name,
+								r->pinned) == 0;
 			}
 			if (!known) {
 				char kp[80];
@@ -629,8 +640,8 @@ static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *map, const char *
 	return NULL;
 }
 
-int obs_config_load_string(const char *text, size_t len, const char *name,
-			   obs_cfg_report_fn report, void *arg, obs_config_t **out)
+int obs_config_load_string(const char *text, size_t len, const char *name, obs_cfg_report_fn report,
+			   void *arg, obs_config_t **out)
 {
 	*out = NULL;
 	struct cfg_ctx c = {.file = name, .report = report, .arg = arg};
@@ -662,8 +673,9 @@ int obs_config_load_string(const char *text, size_t len, const char *name,
 
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	if (root == NULL || root->type != YAML_MAPPING_NODE) {
-		cfg_problem(&c, root, "", "the file must be a map (collector, defaults, zones, "
-					  "resolvers)");
+		cfg_problem(&c, root, "",
+			    "the file must be a map (collector, defaults, zones, "
+			    "resolvers)");
 	} else {
 		static const char *const top[] = {"collector", "defaults", "zones", "resolvers",
 						  NULL};
@@ -724,8 +736,8 @@ int obs_config_load(const char *path, obs_cfg_report_fn report, void *arg, obs_c
 	if (f == NULL) {
 		int err = -errno;
 		if (report)
-			report(arg, path, 0, "", err == -EISDIR ? "not a regular file"
-								: strerror(-err));
+			report(arg, path, 0, "",
+			       err == -EISDIR ? "not a regular file" : strerror(-err));
 		return err;
 	}
 	char *buf = malloc(CFG_MAX_FILE + 1);

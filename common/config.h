@@ -87,8 +87,8 @@ typedef void (*obs_cfg_report_fn)(void *arg, const char *file, int line, const c
 int obs_config_load(const char *path, obs_cfg_report_fn report, void *arg, obs_config_t **out);
 
 /* Same, from a string; `name` stands for the file name in reports. */
-int obs_config_load_string(const char *text, size_t len, const char *name,
-			   obs_cfg_report_fn report, void *arg, obs_config_t **out);
+int obs_config_load_string(const char *text, size_t len, const char *name, obs_cfg_report_fn report,
+			   void *arg, obs_config_t **out);
 
 void obs_config_free(obs_config_t *cfg);
 

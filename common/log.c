@@ -16,7 +16,7 @@ void obs_log_fmt(const obs_log_t *log, enum obs_log_level level, const char *sou
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(out, "%s: %s%s%s\n", obs_log_names[level], source ? source : "",
-		source ? ": " : "", msg);
+	fprintf(out, "%s: %s%s%s\n", obs_log_names[level], source ? source : "", source ? ": " : "",
+		msg);
 	fflush(out);
 }

@@ -7,18 +7,18 @@ static const struct {
 	int code;
 	const char *text;
 } obs_err_texts[] = {
-	{OBS_EOK, "ok"},
-	{OBS_ERROR, "failed"},
-	{OBS_ECONFIG, "invalid configuration"},
-	{OBS_ESQL, "database error"},
-	{OBS_ESCHEMA, "unknown database schema version"},
-	{OBS_EMALFORMED, "malformed DNS message"},
-	{OBS_ETOOBIG, "input exceeds a size cap"},
-	{OBS_EMISMATCH, "answer does not match the query"},
-	{OBS_ENET, "network error"},
-	{OBS_ELIMIT, "limit reached"},
-	{OBS_EDNS, "DNS library error"},
-	{OBS_ESYNTAX, "syntax error"},
+    {OBS_EOK, "ok"},
+    {OBS_ERROR, "failed"},
+    {OBS_ECONFIG, "invalid configuration"},
+    {OBS_ESQL, "database error"},
+    {OBS_ESCHEMA, "unknown database schema version"},
+    {OBS_EMALFORMED, "malformed DNS message"},
+    {OBS_ETOOBIG, "input exceeds a size cap"},
+    {OBS_EMISMATCH, "answer does not match the query"},
+    {OBS_ENET, "network error"},
+    {OBS_ELIMIT, "limit reached"},
+    {OBS_EDNS, "DNS library error"},
+    {OBS_ESYNTAX, "syntax error"},
 };
 
 const char *obs_strerror(int code)

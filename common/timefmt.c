@@ -98,8 +98,12 @@ int obs_time_parse(const char *s, obs_usec_t now, obs_usec_t *out)
 	}
 	if (*p != '\0')
 		return OBS_ESYNTAX;
-	struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-			.tm_hour = h, .tm_min = mi, .tm_sec = se};
+	struct tm tm = {.tm_year = y - 1900,
+			.tm_mon = mo - 1,
+			.tm_mday = d,
+			.tm_hour = h,
+			.tm_min = mi,
+			.tm_sec = se};
 	time_t t = timegm(&tm);
 	*out = ((obs_usec_t)t - offset) * OBS_USEC_PER_SEC + frac;
 	return OBS_EOK;

@@ -8,10 +8,20 @@
 #include "obs_err.h"
 #include "pktgen.h"
 
-#define K1 "example.lab. 5 IN DNSKEY 257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ=="
-#define K2 "example.lab. 5 IN DNSKEY 256 3 13 oJMRESz5E4gYzS/q6XDrvU1qMPYIjCWzJaOau8XNEZeqCYKD5ar0IRd8KqXXFJkqmVfRvMGPmM1x8fGAa2XhSA=="
-#define SIG1 "example.lab. 5 IN RRSIG DNSKEY 13 2 5 20261204000000 20261127000000 12345 example.lab. c2lnbmF0dXJlMXNpZ25hdHVyZTFzaWduYXR1cmUxc2lnbmF0dXJlMXNpZ25hdHVyZTFzaWduYXR1cmUxMDEyMzQ1Njc4OQ=="
-#define SIG2 "example.lab. 5 IN RRSIG DNSKEY 13 2 5 20261205000000 20261128000000 12345 example.lab. c2lnbmF0dXJlMnNpZ25hdHVyZTJzaWduYXR1cmUyc2lnbmF0dXJlMnNpZ25hdHVyZTJzaWduYXR1cmUyMDEyMzQ1Njc4OQ=="
+#define K1                                                                                         \
+	"example.lab. 5 IN DNSKEY 257 3 13 "                                                       \
+	"mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ=="
+#define K2                                                                                         \
+	"example.lab. 5 IN DNSKEY 256 3 13 "                                                       \
+	"oJMRESz5E4gYzS/q6XDrvU1qMPYIjCWzJaOau8XNEZeqCYKD5ar0IRd8KqXXFJkqmVfRvMGPmM1x8fGAa2XhSA=="
+#define SIG1                                                                                       \
+	"example.lab. 5 IN RRSIG DNSKEY 13 2 5 20261204000000 20261127000000 12345 example.lab. "  \
+	"c2lnbmF0dXJlMXNpZ25hdHVyZTFzaWduYXR1cmUxc2lnbmF0dXJlMXNpZ25hdHVyZTFzaWduYXR1cmUxMDEyMzQ1" \
+	"Njc4OQ=="
+#define SIG2                                                                                       \
+	"example.lab. 5 IN RRSIG DNSKEY 13 2 5 20261205000000 20261128000000 12345 example.lab. "  \
+	"c2lnbmF0dXJlMnNpZ25hdHVyZTJzaWduYXR1cmUyc2lnbmF0dXJlMnNpZ25hdHVyZTJzaWduYXR1cmUyMDEyMzQ1" \
+	"Njc4OQ=="
 
 static void parse(const pkt_spec_t *spec, ans_summary_t *s)
 {
@@ -25,12 +35,15 @@ static void parse(const pkt_spec_t *spec, ans_summary_t *s)
 Test(answer, version_identity_ignores_order_case_and_ttl)
 {
 	ans_summary_t a, b, c, d;
-	pkt_spec_t s1 = {.qname = "example.lab.", .qtype = 48, .aa = 1,
-			 .answer = {K1, K2, SIG1}};
-	pkt_spec_t s2 = {.qname = "EXAMPLE.lab.", .qtype = 48, .aa = 1,
-			 .answer = {SIG1, K2, "EXAMPLE.LAB. 3600 IN DNSKEY 257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ=="}};
-	pkt_spec_t s3 = {.qname = "example.lab.", .qtype = 48, .aa = 1,
-			 .answer = {K1, K2, SIG2}};
+	pkt_spec_t s1 = {.qname = "example.lab.", .qtype = 48, .aa = 1, .answer = {K1, K2, SIG1}};
+	pkt_spec_t s2 = {.qname = "EXAMPLE.lab.",
+			 .qtype = 48,
+			 .aa = 1,
+			 .answer = {SIG1, K2,
+				    "EXAMPLE.LAB. 3600 IN DNSKEY 257 3 13 "
+				    "mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+"
+				    "KkxLbxILfDLUT0rAK9iUzy1L53eKGQ=="}};
+	pkt_spec_t s3 = {.qname = "example.lab.", .qtype = 48, .aa = 1, .answer = {K1, K2, SIG2}};
 	pkt_spec_t s4 = {.qname = "example.lab.", .qtype = 48, .aa = 1, .answer = {K1, SIG1}};
 	parse(&s1, &a);
 	parse(&s2, &b);
@@ -67,14 +80,20 @@ Test(answer, duplicate_records_count_once)
 Test(answer, negative_answers)
 {
 	ans_summary_t nx, nodata;
-	pkt_spec_t s1 = {.qname = "nx.example.lab.", .qtype = 1, .rcode = 3, .aa = 1,
+	pkt_spec_t s1 = {.qname = "nx.example.lab.",
+			 .qtype = 1,
+			 .rcode = 3,
+			 .aa = 1,
 			 .authority = {"example.lab. 2 IN SOA ns.prova.lab. h.example.lab. 1001 10 "
 				       "10 600 7",
 				       "example.lab. 2 IN NSEC www.example.lab. NS SOA RRSIG NSEC "
 				       "DNSKEY"}};
-	pkt_spec_t s2 = {.qname = "example.lab.", .qtype = 59, .aa = 1,
-			 .authority = {"example.lab. 30 IN SOA ns.prova.lab. h.example.lab. 1001 10 "
-				       "10 600 7"}};
+	pkt_spec_t s2 = {
+	    .qname = "example.lab.",
+	    .qtype = 59,
+	    .aa = 1,
+	    .authority = {"example.lab. 30 IN SOA ns.prova.lab. h.example.lab. 1001 10 "
+			  "10 600 7"}};
 	parse(&s1, &nx);
 	parse(&s2, &nodata);
 	cr_assert_eq(nx.ver.kind, ANS_NXDOMAIN);
@@ -91,12 +110,15 @@ Test(answer, negative_answers)
 Test(answer, referral_with_glue_and_ns_answer)
 {
 	ans_summary_t r, ns;
-	pkt_spec_t s1 = {.qname = "example.lab.", .qtype = 2,
-			 .authority = {"example.lab. 5 IN NS ns.provA.lab.",
-				       "example.lab. 5 IN NS ns.provb.lab."},
-			 .additional = {"ns.prova.lab. 5 IN A 127.0.0.11",
-					"ns.provb.lab. 5 IN AAAA ::1"}};
-	pkt_spec_t s2 = {.qname = "example.lab.", .qtype = 2, .aa = 1,
+	pkt_spec_t s1 = {
+	    .qname = "example.lab.",
+	    .qtype = 2,
+	    .authority = {"example.lab. 5 IN NS ns.provA.lab.",
+			  "example.lab. 5 IN NS ns.provb.lab."},
+	    .additional = {"ns.prova.lab. 5 IN A 127.0.0.11", "ns.provb.lab. 5 IN AAAA ::1"}};
+	pkt_spec_t s2 = {.qname = "example.lab.",
+			 .qtype = 2,
+			 .aa = 1,
 			 .answer = {"example.lab. 7 IN NS ns.prova.lab."}};
 	parse(&s1, &r);
 	parse(&s2, &ns);
@@ -126,7 +148,9 @@ Test(answer, ede_flags_and_servfail)
 	cr_assert_eq(a.ver.kind, ANS_NONE);
 	ans_summary_clear(&a);
 
-	pkt_spec_t s2 = {.qname = "www.example.lab.", .qtype = 1, .ad = 1,
+	pkt_spec_t s2 = {.qname = "www.example.lab.",
+			 .qtype = 1,
+			 .ad = 1,
 			 .answer = {"www.example.lab. 2 IN CNAME web.example.lab.",
 				    "web.example.lab. 2 IN A 192.0.2.1"}};
 	parse(&s2, &a);

@@ -68,62 +68,75 @@ struct bad_case {
 Test(config, malformed_table)
 {
 	static const struct bad_case cases[] = {
-		{"unknown top key", "zonez: []\n", "1:zonez: unknown key"},
-		{"no zones", "collector: { name: x }\n", ":zones: missing"},
-		{"yaml syntax", "zones: [\n", "YAML syntax"},
-		{"bad address", "zones:\n - name: a.\n   parent-servers: [1.2.3]\n   providers: { a: "
-				"{ ns: [x.] } }\n",
-		 "3:zones[0].parent-servers: '1.2.3': not an IP address"},
-		{"port 0", "zones:\n - name: a.\n   parent-servers: ['1.2.3.4@0']\n   providers: { a: "
-			   "{ ns: [x.] } }\n",
-		 "zones[0].parent-servers: '1.2.3.4@0'"},
-		{"port 65536", "zones:\n - name: a.\n   parent-servers: ['1.2.3.4@65536']\n   "
-			       "providers: { a: { ns: [x.] } }\n",
-		 "'1.2.3.4@65536'"},
-		{"bad duration", "defaults: { poll: soon }\nzones: []\n",
-		 "1:defaults.poll: 'soon': not a duration"},
-		{"poll below 1s", "defaults: { poll: 100ms }\nzones: []\n", "duration out of range"},
-		{"huge timeout", "defaults: { timeout: 1h }\nzones: []\n", "defaults.timeout"},
-		{"negative retries", "defaults: { retries: -1 }\nzones: []\n", "defaults.retries"},
-		{"missing name", "zones:\n - parent-servers: [1.2.3.4]\n   providers: { a: { ns: "
-				 "[x.] } }\n",
-		 "missing required key 'name'"},
-		{"bad zone name", "zones:\n - name: 'a b.'\n   parent-servers: [1.2.3.4]\n   "
-				  "providers: { a: { ns: [x.] } }\n",
-		 "zones[0].name: 'a b.': not a valid domain name"},
-		{"provider without ns", "zones:\n - name: a.\n   parent-servers: [1.2.3.4]\n   "
-					"providers: { a: {} }\n",
-		 "needs at least one ns"},
-		{"two providers same ns", "zones:\n - name: a.\n   parent-servers: [1.2.3.4]\n   "
-					  "providers: { a: { ns: [x.] }, b: { ns: [x.] } }\n",
-		 "listed by providers"},
-		{"pinned to unknown", "zones:\n - name: a.\n   parent-servers: [1.2.3.4]\n   "
-				      "providers: { a: { ns: [x.] } }\nresolvers:\n - { name: r, "
-				      "address: 127.0.0.1, pinned: zz }\n",
-		 "6:resolvers[0].pinned: no zone has a provider named 'zz'"},
-		{"bad canary", "zones:\n - name: a.\n   parent-servers: [1.2.3.4]\n   providers: { a: "
-			       "{ ns: [x.] } }\n   canaries: [www.a./NOPE]\n",
-		 "zones[0].canaries: 'www.a./NOPE'"},
-		{"unknown zone key", "zones:\n - name: a.\n   parent-servers: [1.2.3.4]\n   "
-				     "providers: { a: { ns: [x.] } }\n   colour: blue\n",
-		 "5:zones[0].colour: unknown key"},
-		{"duplicate zone", "zones:\n - { name: a., parent-servers: [1.2.3.4], providers: { a: "
-				   "{ ns: [x.] } } }\n - { name: a., parent-servers: [1.2.3.4], "
-				   "providers: { a: { ns: [x.] } } }\n",
-		 "configured twice"},
-		{"duplicate resolver", "zones: []\nresolvers:\n - { name: r, address: 127.0.0.1 }\n - "
-				       "{ name: r, address: 127.0.0.2 }\n",
-		 "used twice"},
-		{"control bytes never echoed", "zones:\n - name: \"a\\x1b[31m.\"\n   parent-servers: "
-					      "[1.2.3.4]\n   providers: { a: { ns: [x.] } }\n",
-		 "'a?[31m.': not a valid domain name"},
-		{"ldns E3 text as a canary",
-		 "zones:\n - name: a.\n   parent-servers: [1.2.3.4]\n   providers: { a: { ns: [x.] "
-		 "} }\n   canaries: [\"w\\n.le(Tx.&\\xe07w.exaTx\\x01\\n.le(Tx.&/A\"]\n",
-		 "zones[0].canaries"},
-		{"retries times timeout over poll",
-		 "defaults: { poll: 1s, timeout: 900ms, retries: 2 }\nzones: []\n",
-		 "retries x timeout is longer than the poll period"},
+	    {"unknown top key", "zonez: []\n", "1:zonez: unknown key"},
+	    {"no zones", "collector: { name: x }\n", ":zones: missing"},
+	    {"yaml syntax", "zones: [\n", "YAML syntax"},
+	    {"bad address",
+	     "zones:\n - name: a.\n   parent-servers: [1.2.3]\n   providers: { a: "
+	     "{ ns: [x.] } }\n",
+	     "3:zones[0].parent-servers: '1.2.3': not an IP address"},
+	    {"port 0",
+	     "zones:\n - name: a.\n   parent-servers: ['1.2.3.4@0']\n   providers: { a: "
+	     "{ ns: [x.] } }\n",
+	     "zones[0].parent-servers: '1.2.3.4@0'"},
+	    {"port 65536",
+	     "zones:\n - name: a.\n   parent-servers: ['1.2.3.4@65536']\n   "
+	     "providers: { a: { ns: [x.] } }\n",
+	     "'1.2.3.4@65536'"},
+	    {"bad duration", "defaults: { poll: soon }\nzones: []\n",
+	     "1:defaults.poll: 'soon': not a duration"},
+	    {"poll below 1s", "defaults: { poll: 100ms }\nzones: []\n", "duration out of range"},
+	    {"huge timeout", "defaults: { timeout: 1h }\nzones: []\n", "defaults.timeout"},
+	    {"negative retries", "defaults: { retries: -1 }\nzones: []\n", "defaults.retries"},
+	    {"missing name",
+	     "zones:\n - parent-servers: [1.2.3.4]\n   providers: { a: { ns: "
+	     "[x.] } }\n",
+	     "missing required key 'name'"},
+	    {"bad zone name",
+	     "zones:\n - name: 'a b.'\n   parent-servers: [1.2.3.4]\n   "
+	     "providers: { a: { ns: [x.] } }\n",
+	     "zones[0].name: 'a b.': not a valid domain name"},
+	    {"provider without ns",
+	     "zones:\n - name: a.\n   parent-servers: [1.2.3.4]\n   "
+	     "providers: { a: {} }\n",
+	     "needs at least one ns"},
+	    {"two providers same ns",
+	     "zones:\n - name: a.\n   parent-servers: [1.2.3.4]\n   "
+	     "providers: { a: { ns: [x.] }, b: { ns: [x.] } }\n",
+	     "listed by providers"},
+	    {"pinned to unknown",
+	     "zones:\n - name: a.\n   parent-servers: [1.2.3.4]\n   "
+	     "providers: { a: { ns: [x.] } }\nresolvers:\n - { name: r, "
+	     "address: 127.0.0.1, pinned: zz }\n",
+	     "6:resolvers[0].pinned: no zone has a provider named 'zz'"},
+	    {"bad canary",
+	     "zones:\n - name: a.\n   parent-servers: [1.2.3.4]\n   providers: { a: "
+	     "{ ns: [x.] } }\n   canaries: [www.a./NOPE]\n",
+	     "zones[0].canaries: 'www.a./NOPE'"},
+	    {"unknown zone key",
+	     "zones:\n - name: a.\n   parent-servers: [1.2.3.4]\n   "
+	     "providers: { a: { ns: [x.] } }\n   colour: blue\n",
+	     "5:zones[0].colour: unknown key"},
+	    {"duplicate zone",
+	     "zones:\n - { name: a., parent-servers: [1.2.3.4], providers: { a: "
+	     "{ ns: [x.] } } }\n - { name: a., parent-servers: [1.2.3.4], "
+	     "providers: { a: { ns: [x.] } } }\n",
+	     "configured twice"},
+	    {"duplicate resolver",
+	     "zones: []\nresolvers:\n - { name: r, address: 127.0.0.1 }\n - "
+	     "{ name: r, address: 127.0.0.2 }\n",
+	     "used twice"},
+	    {"control bytes never echoed",
+	     "zones:\n - name: \"a\\x1b[31m.\"\n   parent-servers: "
+	     "[1.2.3.4]\n   providers: { a: { ns: [x.] } }\n",
+	     "'a?[31m.': not a valid domain name"},
+	    {"ldns E3 text as a canary",
+	     "zones:\n - name: a.\n   parent-servers: [1.2.3.4]\n   providers: { a: { ns: [x.] "
+	     "} }\n   canaries: [\"w\\n.le(Tx.&\\xe07w.exaTx\\x01\\n.le(Tx.&/A\"]\n",
+	     "zones[0].canaries"},
+	    {"retries times timeout over poll",
+	     "defaults: { poll: 1s, timeout: 900ms, retries: 2 }\nzones: []\n",
+	     "retries x timeout is longer than the poll period"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct sink s = {0};

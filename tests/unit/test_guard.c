@@ -53,8 +53,8 @@ Test(guard, ldns183_multi_tsig_rejected_before_ldns)
 /* header + question example./A */
 static size_t header(uint8_t *w, uint16_t an, uint16_t ns, uint16_t ar)
 {
-	static const uint8_t hq[] = {0x12, 0x34, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0,
-				     7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1};
+	static const uint8_t hq[] = {0x12, 0x34, 0x81, 0x80, 0,   1,   0,   0, 0, 0, 0, 0, 7,
+				     'e',  'x',  'a',  'm',  'p', 'l', 'e', 0, 0, 1, 0, 1};
 	memcpy(w, hq, sizeof(hq));
 	w[6] = (uint8_t)(an >> 8);
 	w[7] = (uint8_t)an;
@@ -70,7 +70,7 @@ static size_t rr(uint8_t *w, size_t o, const uint8_t *name, size_t nlen, uint16_
 {
 	memcpy(w + o, name, nlen);
 	o += nlen;
-	uint8_t f[10] = {(uint8_t)(type >> 8), (uint8_t)type, 0, 1, 0, 0, 0, 60,
+	uint8_t f[10] = {(uint8_t)(type >> 8),  (uint8_t)type, 0, 1, 0, 0, 0, 60,
 			 (uint8_t)(rdlen >> 8), (uint8_t)rdlen};
 	memcpy(w + o, f, 10);
 	return o + 10;

@@ -41,15 +41,15 @@ struct match_case {
 Test(probe, match_table)
 {
 	static const struct match_case cases[] = {
-		{"genuine", "www.example.lab.", 1, 4711, 0, 0, 1, OBS_EOK},
-		{"case differs (no 0x20)", "WWW.Example.lab.", 1, 4711, 0, 0, 1, OBS_EOK},
-		{"wrong id", "www.example.lab.", 1, 4712, 0, 0, 1, OBS_EMISMATCH},
-		{"qr clear", "www.example.lab.", 1, 4711, 1, 0, 1, OBS_EMISMATCH},
-		{"opcode notify", "www.example.lab.", 1, 4711, 0, 4, 1, OBS_EMISMATCH},
-		{"no question", "www.example.lab.", 1, 4711, 0, 0, 0, OBS_EMISMATCH},
-		{"other name", "www.example.lac.", 1, 4711, 0, 0, 1, OBS_EMISMATCH},
-		{"longer name", "www.example.lab.x.", 1, 4711, 0, 0, 1, OBS_EMISMATCH},
-		{"other type", "www.example.lab.", 28, 4711, 0, 0, 1, OBS_EMISMATCH},
+	    {"genuine", "www.example.lab.", 1, 4711, 0, 0, 1, OBS_EOK},
+	    {"case differs (no 0x20)", "WWW.Example.lab.", 1, 4711, 0, 0, 1, OBS_EOK},
+	    {"wrong id", "www.example.lab.", 1, 4712, 0, 0, 1, OBS_EMISMATCH},
+	    {"qr clear", "www.example.lab.", 1, 4711, 1, 0, 1, OBS_EMISMATCH},
+	    {"opcode notify", "www.example.lab.", 1, 4711, 0, 4, 1, OBS_EMISMATCH},
+	    {"no question", "www.example.lab.", 1, 4711, 0, 0, 0, OBS_EMISMATCH},
+	    {"other name", "www.example.lac.", 1, 4711, 0, 0, 1, OBS_EMISMATCH},
+	    {"longer name", "www.example.lab.x.", 1, 4711, 0, 0, 1, OBS_EMISMATCH},
+	    {"other type", "www.example.lab.", 28, 4711, 0, 0, 1, OBS_EMISMATCH},
 	};
 	probe_query_t q;
 	cr_assert_eq(probe_build("www.example.lab.", 1, PROBE_DO, &q), OBS_EOK);

@@ -66,8 +66,13 @@ static void observe(obs_store_t *s, int64_t series, obs_usec_t t, enum store_sta
 {
 	uint8_t wire[40] = {0x12, 0x34, 0x81, 0x80};
 	wire[39] = a ? a->ver.hash[0] : 0;
-	store_obs_t o = {.series_id = series, .t = t, .status = st, .rtt = 100, .ans = a,
-			 .wire = a ? wire : NULL, .wire_len = a ? sizeof(wire) : 0};
+	store_obs_t o = {.series_id = series,
+			 .t = t,
+			 .status = st,
+			 .rtt = 100,
+			 .ans = a,
+			 .wire = a ? wire : NULL,
+			 .wire_len = a ? sizeof(wire) : 0};
 	cr_assert_eq(store_observe(s, &o, NULL), OBS_EOK);
 }
 
@@ -77,9 +82,9 @@ Test(store, runs_have_conservative_bounds)
 	char err[256];
 	cr_assert_eq(store_open(path, "v1", 1, &s, err, sizeof(err)), OBS_EOK, "%s", err);
 	int64_t tg, se;
-	cr_assert_eq(store_target(s, "provider", "example.lab.", "a", "ns.a.", "127.0.0.11", NULL,
-				  1, &tg),
-		     OBS_EOK);
+	cr_assert_eq(
+	    store_target(s, "provider", "example.lab.", "a", "ns.a.", "127.0.0.11", NULL, 1, &tg),
+	    OBS_EOK);
 	cr_assert_eq(store_series(s, tg, "example.lab.", 48, 4, "dnskey", &se), OBS_EOK);
 	ans_summary_t v1 = version(1, 5), v1b = version(1, 20), v2 = version(2, 5);
 	observe(s, se, 100, ST_ANSWERED, &v1);

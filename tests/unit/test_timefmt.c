@@ -22,8 +22,9 @@ Test(timefmt, format_and_parse_round_trip)
 
 Test(timefmt, bad_times)
 {
-	static const char *const bad[] = {"", "2026-13-01T00:00:00Z", "2026-11-27 22:09", "yesterday",
-					  "2026-11-27T22:09:14", "+", "2026-11-27T22:09:14.Z"};
+	static const char *const bad[] = {
+	    "",  "2026-13-01T00:00:00Z", "2026-11-27 22:09", "yesterday", "2026-11-27T22:09:14",
+	    "+", "2026-11-27T22:09:14.Z"};
 	obs_usec_t t;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(obs_time_parse(bad[i], 0, &t), OBS_ESYNTAX, "%s", bad[i]);
@@ -35,11 +36,11 @@ Test(timefmt, durations)
 		const char *s;
 		obs_usec_t v;
 		int ret;
-	} cases[] = {{"1s", 1000000, OBS_EOK},   {"800ms", 800000, OBS_EOK},
-		     {"2", 2000000, OBS_EOK},    {"1.5m", 90000000, OBS_EOK},
+	} cases[] = {{"1s", 1000000, OBS_EOK},    {"800ms", 800000, OBS_EOK},
+		     {"2", 2000000, OBS_EOK},     {"1.5m", 90000000, OBS_EOK},
 		     {"1h", 3600000000, OBS_EOK}, {"250us", 250, OBS_EOK},
-		     {"-1s", 0, OBS_ERANGE},     {"1w", 0, OBS_ESYNTAX},
-		     {"", 0, OBS_ESYNTAX},       {"s", 0, OBS_ESYNTAX}};
+		     {"-1s", 0, OBS_ERANGE},      {"1w", 0, OBS_ESYNTAX},
+		     {"", 0, OBS_ESYNTAX},        {"s", 0, OBS_ESYNTAX}};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		obs_usec_t v = 0;
 		cr_assert_eq(obs_duration_parse(cases[i].s, &v), cases[i].ret, "%s", cases[i].s);
