@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 COLL=${COLL:-build/san/obs-collector}
 W=$(mktemp -d /tmp/obs-it.XXXXXX)
 PIDS=()
-ADDRS=(127.0.2.1 127.0.2.2 127.0.2.9)
+ADDRS=(127.0.2.1 127.0.2.2 127.0.2.6 127.0.2.9)
 
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
@@ -44,18 +44,25 @@ ns.root. 3600 IN A 127.0.2.1
 lab. 3600 IN NS ns.lab.
 ns.lab. 3600 IN A 127.0.2.1
 Z
-cat >"$W/zones/lab.zone" <<Z
+# lab. (the parent): example.lab. delegated to ns.provx.lab. and, unless $1 is "one",
+# ns2.provx.lab. (a second address of the same Knot, listed only by the parent)
+write_lab() {
+	cat >"$W/zones/lab.zone" <<Z
 \$TTL 5
-lab. IN SOA ns.lab. h.lab. 1 10 10 600 5
+lab. IN SOA ns.lab. h.lab. $2 10 10 600 5
 lab. IN NS ns.lab.
 ns.lab. IN A 127.0.2.1
 ns.provx.lab. IN A 127.0.2.2
+ns2.provx.lab. IN A 127.0.2.6
 example.lab. IN NS ns.provx.lab.
+$([ "$1" = one ] || echo "example.lab. IN NS ns2.provx.lab.")
 $(ds_of exksk)
 broken.lab. IN NS ns.lab.
 $(ds_of rogue)
 $(cat "$W/keys/lab.key")
 Z
+}
+write_lab two 1
 cat >"$W/zones/broken.zone" <<Z
 \$TTL 5
 broken.lab. IN SOA ns.lab. h.lab. 1 10 10 600 5
@@ -107,7 +114,7 @@ cat >"$W/knot.conf" <<C
 server:
     rundir: "$W/run"
     pidfile: "$W/run/knot.pid"
-    listen: 127.0.2.2@53
+    listen: [ 127.0.2.2@53, 127.0.2.6@53 ]
     udp-workers: 1
     tcp-workers: 1
     background-workers: 1
@@ -157,7 +164,8 @@ printf '. 3600 IN NS ns.root.\nns.root. 3600 IN A 127.0.2.1\n' >"$W/root.hints"
 
 ip addr add 127.0.2.9/32 dev lo 2>/dev/null || true
 nsd -d -c "$W/nsd.conf" >"$W/run/nsd.out" 2>&1 &
-PIDS+=($!)
+NSDP=$!
+PIDS+=($NSDP)
 knotd -c "$W/knot.conf" >"$W/run/knot.out" 2>&1 &
 KNOT=$!
 PIDS+=($KNOT)
@@ -177,7 +185,7 @@ zones:
   - name: example.lab.
     parent-servers: [127.0.2.1]
     providers:
-      x: { ns: [ns.provx.lab.] }
+      x: { ns: [ns.provx.lab.], suffix: [provx.lab.] }
     canaries: [www.example.lab./A, big.example.lab./TXT]
     bogus-canary: www.broken.lab./A
 resolvers:
@@ -189,10 +197,10 @@ q() { sqlite3 "$DB" "$1"; }
 # --- one round against healthy servers
 "$COLL" run -c "$W/c.yaml" --once >"$W/once1.log" 2>&1
 check_eq "collector --once exits 0" 0 $?
-check_eq "provider server discovered at 127.0.2.2" "x|ns.provx.lab.|127.0.2.2" \
-	"$(q "SELECT origin, host, address FROM target WHERE kind='provider'")"
+check_eq "provider servers discovered (glue), ns2 by suffix" "x|ns.provx.lab.|127.0.2.2 x|ns2.provx.lab.|127.0.2.6" \
+	"$(q "SELECT origin, host, address FROM target WHERE kind='provider' ORDER BY host" | tr '\n' ' ' | sed 's/ $//')"
 check_eq "provider DNSKEY version: 2 keys, 1 RRSIG" "2|1" \
-	"$(q "SELECT v.rr_count, v.sig_count FROM observation o JOIN series s ON s.id=o.series_id JOIN target t ON t.id=s.target_id JOIN version v ON v.id=o.version_id WHERE t.kind='provider' AND s.role='dnskey'")"
+	"$(q "SELECT DISTINCT v.rr_count, v.sig_count FROM observation o JOIN series s ON s.id=o.series_id JOIN target t ON t.id=s.target_id JOIN version v ON v.id=o.version_id WHERE t.kind='provider' AND s.role='dnskey'")"
 check_eq "parent DS version: 1 DS, 1 RRSIG" "1|1" \
 	"$(q "SELECT v.rr_count, v.sig_count FROM observation o JOIN series s ON s.id=o.series_id JOIN target t ON t.id=s.target_id JOIN version v ON v.id=o.version_id WHERE t.kind='parent' AND s.role='ds'")"
 check_eq "parent NS is a referral (kind 2)" "2" \
@@ -208,18 +216,43 @@ check_eq "broken chain of trust classified bogus" "3" \
 check_eq "bogus: EDE recorded on the CD=0 answer" "1" \
 	"$(q "SELECT count(*) > 0 FROM observation o JOIN series s ON s.id=o.series_id WHERE s.role='bogus' AND o.ede IS NOT NULL AND s.flags & 2 = 0")"
 check_eq "large TXT: UDP truncated then TCP answer" "3|0|1" \
-	"$(q "SELECT group_concat(status || '|' || transport, '|') FROM (SELECT o.status, o.transport FROM observation o JOIN series s ON s.id=o.series_id JOIN target t ON t.id=s.target_id WHERE t.kind='provider' AND s.qname='big.example.lab.' ORDER BY o.id)" | cut -d'|' -f1,3,4)"
+	"$(q "SELECT group_concat(status || '|' || transport, '|') FROM (SELECT o.status, o.transport FROM observation o JOIN series s ON s.id=o.series_id JOIN target t ON t.id=s.target_id WHERE t.address='127.0.2.2' AND s.qname='big.example.lab.' ORDER BY o.id)" | cut -d'|' -f1,3,4)"
 check_eq "every answered provider poll is in a run" "0" \
 	"$(q "SELECT count(*) FROM series s WHERE s.target_id IN (SELECT id FROM target WHERE kind='provider') AND NOT EXISTS (SELECT 1 FROM run r WHERE r.series_id=s.id)")"
+
+# --- a server removed from the parent's NS set is polled until its NS TTL has run out
+"$COLL" run -c "$W/c.yaml" >"$W/reach.log" 2>&1 &
+CP=$!
+ns2_obs() { q "SELECT count(*) FROM observation o JOIN series s ON s.id=o.series_id JOIN target t ON t.id=s.target_id WHERE t.address='127.0.2.6'"; }
+n0=$(ns2_obs)
+wait_until 10 bash -c "[ \$(sqlite3 $DB \"SELECT count(*) FROM observation o JOIN series s ON s.id=o.series_id JOIN target t ON t.id=s.target_id WHERE t.address='127.0.2.6'\") -gt $((n0 + 20)) ]"
+write_lab one 2
+sign_zone lab. "$W/zones/lab.zone" "$W/keys/lab"
+kill -HUP "$NSDP"
+if wait_until 30 grep -q "ns2.provx.lab.@127.0.2.6 is no longer in any NS set" "$W/reach.log"; then
+	pass "removed server stops being polled"
+else
+	fail "removed server stops being polled" "no log line in 30 s"
+fi
+kill -TERM $CP
+wait $CP
+last_listed=$(q "SELECT max(last_listed) FROM ns_listing WHERE ns='ns2.provx.lab.'")
+last_poll=$(q "SELECT max(o.t) FROM observation o JOIN series s ON s.id=o.series_id JOIN target t ON t.id=s.target_id WHERE t.address='127.0.2.6'")
+kept=$(((last_poll - last_listed) / 1000))
+if [ "$kept" -ge 4000 ] && [ "$kept" -le 8000 ]; then
+	pass "polled for the NS TTL (5 s) after it was last listed: ${kept} ms"
+else
+	fail "polled for the NS TTL after last listed" "${kept} ms (want 4000..8000)"
+fi
 
 # --- the provider stops: timeouts are data
 kill "$KNOT"
 wait_until 5 bash -c "! kill -0 $KNOT"
 "$COLL" run -c "$W/c.yaml" --once >"$W/once2.log" 2>&1
 check_eq "collector --once with a dead server exits 0" 0 $?
-nprov=$(q "SELECT count(*) FROM series WHERE target_id IN (SELECT id FROM target WHERE kind='provider')")
+nprov=$(q "SELECT count(*) FROM series WHERE target_id IN (SELECT id FROM target WHERE address='127.0.2.2')")
 check_eq "dead server: retries+1 timeouts per provider series" "$((nprov * 2))" \
-	"$(q "SELECT count(*) FROM observation o JOIN series s ON s.id=o.series_id JOIN target t ON t.id=s.target_id WHERE t.kind='provider' AND o.status=1")"
+	"$(q "SELECT count(*) FROM observation o JOIN series s ON s.id=o.series_id JOIN target t ON t.id=s.target_id WHERE t.address='127.0.2.2' AND o.status=1")"
 check_eq "timeouts do not close runs" "0" "$(q "SELECT count(*) FROM run r JOIN series s ON s.id=r.series_id WHERE s.target_id IN (SELECT id FROM target WHERE kind='provider') AND r.next_poll IS NOT NULL")"
 
 # --- continuous run: SIGTERM commits and exits 0; SIGKILL loses nothing committed
