@@ -90,7 +90,7 @@ check: deps
 
 # everything: check plus integration tests against real servers and resolvers
 test: deps
-	@$(MAKE) --no-print-directory build build-san
+	@$(MAKE) --no-print-directory build build-san format-check
 	@tests/run-suites.sh unit integration testbed
 
 integration: deps

@@ -67,4 +67,19 @@ check_eq "continuous run under bombs exits cleanly" 0 $?
 if [ "${hwm:-999999}" -lt 200000 ]; then pass "peak RSS under bombs ${hwm} kB (< 200 MB, ASan build)"; else
 	fail "peak RSS under bombs" "${hwm} kB"; fi
 
+# --- politeness: a token bucket of 4 queries/s per server address, shared by parent and
+# provider roles of the same address (14 queries per round here)
+sed -e 's/rate-per-server: 500/rate-per-server: 4/' -e "s|db: $W/c.db|db: $W/r.db|" \
+	-e 's/timeout: 500ms, retries: 1/timeout: 2s, retries: 0/' "$W/c.yaml" >"$W/r.yaml"
+"$COLL" run -c "$W/r.yaml" --once >"$W/rate.log" 2>&1
+RDB=$W/r.db
+worst=$(sqlite3 "$RDB" "SELECT max(n) FROM (SELECT (SELECT count(*) FROM observation b WHERE b.t >= a.t AND b.t < a.t + 1000000) AS n FROM observation a)")
+span=$(sqlite3 "$RDB" "SELECT (max(t) - min(t)) / 1000 FROM observation")
+total=$(sqlite3 "$RDB" "SELECT count(*) FROM observation")
+if [ "${worst:-99}" -le 8 ] && [ "${span:-0}" -ge 2000 ]; then
+	pass "rate limit: at most $worst queries in any second (bucket 4/s, burst 4), $total queries over ${span} ms"
+else
+	fail "rate limit" "worst second $worst queries, span ${span} ms for $total queries"
+fi
+
 summary >/dev/null
