@@ -618,48 +618,47 @@ static void stats_cb(evutil_socket_t fd, short what, void *arg)
 		for (size_t i = 0; i < c->zones[z].targets_n; i++)
 			active += c->zones[z].targets[i]->active;
 	}
-	obs_log_fmt(c->log, OBS_LOG_INFO, "stats",
-		    "polls=%llu answered=%llu timeout=%llu truncated=%llu tcp=%llu "
-		    "malformed=%llu mismatched=%llu neterr=%llu dropped=%llu stray=%llu "
-		    "inflight=%llu queued=%llu secure=%llu insecure=%llu bogus=%llu lost=%llu "
-		    "overruns=%llu targets=%zu store_errors=%llu",
-		    (unsigned long long)st.sent, (unsigned long long)st.answered,
-		    (unsigned long long)st.timeout, (unsigned long long)st.truncated,
-		    (unsigned long long)st.tcp, (unsigned long long)st.malformed,
-		    (unsigned long long)st.mismatched, (unsigned long long)st.neterr,
-		    (unsigned long long)st.dropped, (unsigned long long)st.stray,
-		    (unsigned long long)st.inflight, (unsigned long long)st.queued,
-		    (unsigned long long)c->outcomes[OUT_SECURE],
-		    (unsigned long long)c->outcomes[OUT_INSECURE],
-		    (unsigned long long)c->outcomes[OUT_BOGUS],
-		    (unsigned long long)c->outcomes[OUT_LOST], (unsigned long long)c->overruns,
-		    active, (unsigned long long)c->store_errors);
-	static const char *const names[] = {"polls",   "answered",  "timeout",     "truncated",
-					    "tcp",     "malformed", "mismatched",  "neterr",
-					    "dropped", "stray",     "spoofed",     "inflight",
-					    "queued",  "secure",    "insecure",    "bogus",
-					    "lost",    "overruns",  "store_errors"};
-	uint64_t values[] = {st.sent,
-			     st.answered,
-			     st.timeout,
-			     st.truncated,
-			     st.tcp,
-			     st.malformed,
-			     st.mismatched,
-			     st.neterr,
-			     st.dropped,
-			     st.stray,
-			     st.spoofed,
-			     st.inflight,
-			     st.queued,
-			     c->outcomes[OUT_SECURE],
-			     c->outcomes[OUT_INSECURE],
-			     c->outcomes[OUT_BOGUS],
-			     c->outcomes[OUT_LOST],
-			     c->overruns,
-			     c->store_errors};
-	if (store_counters(c->store, obs_clock_now(c->clock), names, values,
-			   sizeof(values) / sizeof(values[0])) != OBS_EOK)
+	/* one table drives the stats line and the stored counters */
+	const struct {
+		const char *name;
+		uint64_t value;
+	} rows[] = {
+	    {"polls", st.sent},
+	    {"answered", st.answered},
+	    {"timeout", st.timeout},
+	    {"truncated", st.truncated},
+	    {"tcp", st.tcp},
+	    {"malformed", st.malformed},
+	    {"mismatched", st.mismatched},
+	    {"neterr", st.neterr},
+	    {"dropped", st.dropped},
+	    {"stray", st.stray},
+	    {"spoofed", st.spoofed},
+	    {"inflight", st.inflight},
+	    {"queued", st.queued},
+	    {"secure", c->outcomes[OUT_SECURE]},
+	    {"insecure", c->outcomes[OUT_INSECURE]},
+	    {"bogus", c->outcomes[OUT_BOGUS]},
+	    {"lost", c->outcomes[OUT_LOST]},
+	    {"overruns", c->overruns},
+	    {"rotations", st.rotations},
+	    {"targets", active},
+	    {"store_errors", c->store_errors},
+	};
+	enum { NROWS = sizeof(rows) / sizeof(rows[0]) };
+	const char *names[NROWS];
+	uint64_t values[NROWS];
+	char line[1024];
+	size_t off = 0;
+	for (size_t i = 0; i < NROWS; i++) {
+		names[i] = rows[i].name;
+		values[i] = rows[i].value;
+		off += (size_t)snprintf(line + off, off < sizeof(line) ? sizeof(line) - off : 0,
+					"%s%s=%llu", i ? " " : "", rows[i].name,
+					(unsigned long long)rows[i].value);
+	}
+	obs_log_fmt(c->log, OBS_LOG_INFO, "stats", "%s", line);
+	if (store_counters(c->store, obs_clock_now(c->clock), names, values, NROWS) != OBS_EOK)
 		store_failed(c, "counters");
 }
 

@@ -19,6 +19,7 @@
 #define ENG_RECV_BATCH    256    /* datagrams read per readiness event */
 #define ENG_TCP_MAX_BYTES 262144 /* bytes read on one TCP connection before giving up */
 #define ENG_RCVBUF        (4 << 20)
+#define ENG_ROTATE_US     1000000 /* reopen an idle socket (new random port) this often */
 
 #define ENG_BATCH 64 /* datagrams per sendmmsg */
 
@@ -44,6 +45,7 @@ struct eng_sock {
 	int fd;
 	struct event *ev;
 	eng_t *eng;
+	uint32_t inflight; /* queries waiting for an answer on this socket */
 	uint16_t index;
 };
 
@@ -78,6 +80,8 @@ struct eng {
 	uint32_t batch_slot[ENG_BATCH];
 	size_t batch_n;
 	uint16_t batch_sock[2]; /* the socket of this drain pass, per family */
+	obs_usec_t rotated;     /* monotonic time of the last socket rotation */
+	size_t rotate_next;
 
 	uint8_t rnd[4096];
 	size_t rnd_pos;
@@ -186,6 +190,7 @@ static uint32_t table_find(const eng_t *e, uint16_t sock, uint16_t id)
 static void table_insert(eng_t *e, uint32_t slot)
 {
 	const struct eng_slot *s = &e->slots[slot];
+	e->socks[s->sock].inflight++;
 	size_t i = tkey(s->sock, s->id, e->table_cap);
 	while (e->table[i] != 0)
 		i = (i + 1) & (e->table_cap - 1);
@@ -195,6 +200,7 @@ static void table_insert(eng_t *e, uint32_t slot)
 static void table_delete(eng_t *e, uint32_t slot)
 {
 	const struct eng_slot *s = &e->slots[slot];
+	e->socks[s->sock].inflight--;
 	size_t mask = e->table_cap - 1;
 	size_t i = tkey(s->sock, s->id, e->table_cap);
 	while (e->table[i] != slot + 1)
@@ -277,6 +283,7 @@ static void slot_release(eng_t *e, uint32_t idx)
 
 static void enqueue(eng_t *e, eng_req_t *r);
 static void drain(eng_t *e);
+static void rotate_sock(eng_t *e, obs_usec_t now);
 
 /* An attempt ended without an answer: retry or give the final result. */
 static void attempt_failed(eng_t *e, eng_req_t *r, enum store_status status, unsigned transport,
@@ -692,35 +699,70 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	e->deferring = false;
 	drain(e);
+	rotate_sock(e, now);
 }
 
 /* ---- life cycle ---- */
 
+/* (Re)open socket i of the pool on a fresh random port. */
+static int open_sock(eng_t *e, size_t i)
+{
+	struct eng_sock *sk = &e->socks[i];
+	if (sk->ev) {
+		event_free(sk->ev);
+		sk->ev = NULL;
+	}
+	if (sk->fd >= 0)
+		close(sk->fd);
+	sk->fd = -1;
+	sk->eng = e;
+	sk->index = (uint16_t)i;
+	int family = i < ENG_SOCKS ? AF_INET : AF_INET6;
+	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return OBS_ENET; /* no IPv6 here: IPv6 targets get NETERR */
+	int rcv = ENG_RCVBUF;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	if (family == AF_INET6) {
+		int on = 1;
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	}
+	sk->ev = event_new(e->base, fd, EV_READ | EV_PERSIST, udp_read_cb, sk);
+	if (sk->ev == NULL || event_add(sk->ev, NULL) != 0) {
+		close(fd);
+		return OBS_ENOMEM;
+	}
+	sk->fd = fd;
+	return OBS_EOK;
+}
+
 static int open_socks(eng_t *e)
 {
 	for (size_t i = 0; i < 2 * ENG_SOCKS; i++) {
-		struct eng_sock *sk = &e->socks[i];
-		sk->fd = -1;
-		sk->eng = e;
-		sk->index = (uint16_t)i;
-		int family = i < ENG_SOCKS ? AF_INET : AF_INET6;
-		int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			continue; /* no IPv6 here: IPv6 targets get NETERR */
-		int rcv = ENG_RCVBUF;
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
-		if (family == AF_INET6) {
-			int on = 1;
-			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-		}
-		sk->ev = event_new(e->base, fd, EV_READ | EV_PERSIST, udp_read_cb, sk);
-		if (sk->ev == NULL || event_add(sk->ev, NULL) != 0) {
-			close(fd);
-			return OBS_ENOMEM;
-		}
-		sk->fd = fd;
+		e->socks[i].fd = -1;
+		int r = open_sock(e, i);
+		if (r == OBS_ENOMEM)
+			return r;
 	}
 	return e->socks[0].fd >= 0 ? OBS_EOK : OBS_ENET;
+}
+
+/* Source ports change over time: now and then an idle socket of the pool is reopened on a
+ * new random port, so a day of polling spreads over thousands of ports (RFC 5452 §9.2). */
+static void rotate_sock(eng_t *e, obs_usec_t now)
+{
+	if (now - e->rotated < ENG_ROTATE_US)
+		return;
+	e->rotated = now;
+	for (size_t k = 0; k < 2 * ENG_SOCKS; k++) {
+		size_t i = (e->rotate_next + k) % (2 * ENG_SOCKS);
+		if (e->socks[i].fd >= 0 && e->socks[i].inflight == 0) {
+			(void)open_sock(e, i);
+			e->rotate_next = i + 1;
+			e->st.rotations++;
+			return;
+		}
+	}
 }
 
 int eng_new(struct event_base *base, const obs_clock_t *clock, size_t max_inflight,

@@ -63,11 +63,12 @@ typedef void (*eng_result_fn)(void *arg, const eng_result_t *r);
 
 typedef struct eng_stats {
 	uint64_t sent, answered, timeout, neterr, truncated, malformed, mismatched, dropped;
-	uint64_t stray;    /* datagrams that matched no query in flight */
-	uint64_t spoofed;  /* datagrams with our ID from the wrong address or question */
-	uint64_t tcp;      /* TCP attempts */
-	uint64_t inflight; /* now */
-	uint64_t queued;   /* now */
+	uint64_t stray;     /* datagrams that matched no query in flight */
+	uint64_t spoofed;   /* datagrams with our ID from the wrong address or question */
+	uint64_t tcp;       /* TCP attempts */
+	uint64_t rotations; /* sockets reopened on a new random port */
+	uint64_t inflight;  /* now */
+	uint64_t queued;    /* now */
 } eng_stats_t;
 
 #define ENG_MAX_QUEUE 4096 /* per target; beyond it requests are dropped (and recorded) */

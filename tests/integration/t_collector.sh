@@ -264,6 +264,7 @@ kill -TERM $CP
 wait $CP
 check_eq "SIGTERM: clean exit" 0 $?
 check_ge "stats line printed" 1 "$(grep -c 'stats: polls=' "$W/run.log")"
+check_ge "source ports rotate (idle sockets reopened)" 1 "$(q "SELECT max(value) FROM counter WHERE name='rotations'")"
 "$COLL" run -c "$W/c.yaml" >"$W/run2.log" 2>&1 &
 CP=$!
 wait_until 10 bash -c "[ \$(sqlite3 $DB 'SELECT count(*) FROM observation') -gt $((before + 200)) ]"
