@@ -5,27 +5,32 @@
 
 SHELL := /bin/bash
 CC ?= cc
-PKGS := ldns libevent yaml-0.1 sqlite3
+PKGS := ldns libevent yaml-0.1 sqlite3 libpcap jansson
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 
 WARN := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
-INCLUDES := -Icommon -Icollector
+INCLUDES := -Icommon -Icollector -Ianalyzer
 REL_CFLAGS := $(WARN) -O2 -g -MMD -MP
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_CFLAGS := $(WARN) -O1 -g -MMD -MP $(SAN_FLAGS)
 
 COMMON_SRC := $(wildcard common/*.c)
 COLL_LIB_SRC := $(filter-out collector/main.c,$(wildcard collector/*.c))
-LIB_SRC := $(COMMON_SRC) $(COLL_LIB_SRC)
+AN_LIB_SRC := $(filter-out analyzer/main.c,$(wildcard analyzer/*.c))
+LIB_SRC := $(COMMON_SRC) $(COLL_LIB_SRC) $(AN_LIB_SRC)
 MIGRATIONS := $(sort $(wildcard schemas/collector/[0-9]*.sql))
+AN_MIGRATIONS := $(sort $(wildcard schemas/analysis/[0-9]*.sql))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 GEN := build/gen/migrations.c
+AN_GEN := build/gen/an_migrations.c
 
-REL_OBJ := $(patsubst %.c,build/rel/%.o,$(LIB_SRC)) build/rel/gen/migrations.o
-SAN_OBJ := $(patsubst %.c,build/san/%.o,$(LIB_SRC)) build/san/gen/migrations.o
+REL_OBJ := $(patsubst %.c,build/rel/%.o,$(LIB_SRC)) build/rel/gen/migrations.o \
+	build/rel/gen/an_migrations.o
+SAN_OBJ := $(patsubst %.c,build/san/%.o,$(LIB_SRC)) build/san/gen/migrations.o \
+	build/san/gen/an_migrations.o
 
 .PHONY: all deps build build-san check test integration testbed-test bench demo format \
 	format-check clean man
@@ -36,9 +41,9 @@ all: deps
 deps:
 	@tools/install-deps.sh all
 
-build: bin/obs-collector
+build: bin/obs-collector bin/obs-analyzer
 
-build-san: build/san/obs-collector build/san/unit-tests build/tools/dns-hostile
+build-san: build/san/obs-collector build/san/obs-analyzer build/san/unit-tests build/tools/dns-hostile
 
 build/bench/collector-bench: build/rel/tests/bench/collector-bench.o $(REL_OBJ)
 	@mkdir -p $(@D)
@@ -56,6 +61,18 @@ build/embed: tools/embed.c
 $(GEN): build/embed $(MIGRATIONS)
 	@mkdir -p $(@D)
 	build/embed obs_collector_migrations $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(AN_GEN): build/embed $(AN_MIGRATIONS)
+	@mkdir -p $(@D)
+	build/embed obs_analysis_migrations $(AN_MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+build/rel/gen/an_migrations.o: $(AN_GEN)
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) $(INCLUDES) -c -o $@ $<
+
+build/san/gen/an_migrations.o: $(AN_GEN)
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) $(INCLUDES) -c -o $@ $<
 
 build/rel/gen/migrations.o: $(GEN)
 	@mkdir -p $(@D)
@@ -80,6 +97,13 @@ bin/obs-collector: build/rel/collector/main.o $(REL_OBJ)
 build/san/obs-collector: build/san/collector/main.o $(SAN_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
+bin/obs-analyzer: build/rel/analyzer/main.o $(REL_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(PKG_LIBS)
+
+build/san/obs-analyzer: build/san/analyzer/main.o $(SAN_OBJ)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+
 build/san/unit-tests: $(patsubst %.c,build/san/%.o,$(UNIT_SRC)) $(SAN_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
 
@@ -100,17 +124,19 @@ integration: deps
 bench: deps
 	@$(MAKE) --no-print-directory build build/bench/collector-bench
 	@tests/bench/collector-vs-dnsperf.sh
+	@tests/bench/analyzer-replay.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory build
 	@tools/demo.sh
 
 format:
-	clang-format -i $(LIB_SRC) collector/main.c tools/embed.c $(wildcard common/*.h collector/*.h) $(UNIT_SRC)
+	clang-format -i $(LIB_SRC) collector/main.c analyzer/main.c tools/embed.c \
+		$(wildcard common/*.h collector/*.h analyzer/*.h) $(UNIT_SRC)
 
 format-check:
-	@clang-format --dry-run -Werror $(LIB_SRC) collector/main.c tools/embed.c \
-		$(wildcard common/*.h collector/*.h) $(UNIT_SRC) && echo "format-check: ok"
+	@clang-format --dry-run -Werror $(LIB_SRC) collector/main.c analyzer/main.c tools/embed.c \
+		$(wildcard common/*.h collector/*.h analyzer/*.h) $(UNIT_SRC) && echo "format-check: ok"
 
 clean:
 	rm -rf build bin

@@ -353,19 +353,9 @@ static void summary_init(ans_summary_t *s)
 	memset(&s->ver, 0, sizeof(s->ver));
 }
 
-int ans_parse(const uint8_t *wire, size_t len, const char *qname, uint16_t qtype,
-	      ans_summary_t *out)
+/* Fill the summary from a parsed packet for the question (name, qtype). name is canonical. */
+static int summarize(ldns_pkt *pkt, const ldns_rdf *name, uint16_t qtype, ans_summary_t *out)
 {
-	summary_init(out);
-	ldns_pkt *pkt = NULL;
-	if (ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK)
-		return OBS_EMALFORMED;
-	ldns_rdf *name = ldns_dname_new_frm_str(qname);
-	if (name == NULL) {
-		ldns_pkt_free(pkt);
-		return OBS_ESYNTAX;
-	}
-	ldns_dname2canonical(name);
 	out->rcode = (uint8_t)ldns_pkt_get_rcode(pkt);
 	out->flags = (ldns_pkt_aa(pkt) ? ANS_F_AA : 0) | (ldns_pkt_tc(pkt) ? ANS_F_TC : 0) |
 		     (ldns_pkt_rd(pkt) ? ANS_F_RD : 0) | (ldns_pkt_ra(pkt) ? ANS_F_RA : 0) |
@@ -438,7 +428,52 @@ int ans_parse(const uint8_t *wire, size_t len, const char *qname, uint16_t qtype
 		add_addrs(out, ans);
 		add_addrs(out, add);
 	}
+	return ret;
+}
+
+int ans_parse(const uint8_t *wire, size_t len, const char *qname, uint16_t qtype,
+	      ans_summary_t *out)
+{
+	summary_init(out);
+	ldns_pkt *pkt = NULL;
+	if (ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK)
+		return OBS_EMALFORMED;
+	ldns_rdf *name = ldns_dname_new_frm_str(qname);
+	if (name == NULL) {
+		ldns_pkt_free(pkt);
+		return OBS_ESYNTAX;
+	}
+	ldns_dname2canonical(name);
+	int ret = summarize(pkt, name, qtype, out);
 	ldns_rdf_deep_free(name);
+	ldns_pkt_free(pkt);
+	if (ret != OBS_EOK)
+		ans_summary_clear(out);
+	return ret;
+}
+
+int ans_parse_msg(const uint8_t *wire, size_t len, ans_msg_t *m, ans_summary_t *out)
+{
+	summary_init(out);
+	memset(m, 0, sizeof(*m));
+	ldns_pkt *pkt = NULL;
+	if (ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK)
+		return OBS_EMALFORMED;
+	ldns_rr_list *q = ldns_pkt_question(pkt);
+	if (ldns_rr_list_rr_count(q) != 1) {
+		ldns_pkt_free(pkt);
+		return OBS_EMALFORMED;
+	}
+	ldns_rr *qrr = ldns_rr_list_rr(q, 0);
+	ldns_rdf *name = ldns_rr_owner(qrr);
+	ldns_dname2canonical(name);
+	ans_dname_text(name, m->qname, sizeof(m->qname));
+	m->qtype = (uint16_t)ldns_rr_get_type(qrr);
+	m->qr = ldns_pkt_qr(pkt);
+	m->id = ldns_pkt_id(pkt);
+	m->flags = (ldns_pkt_rd(pkt) ? ANS_F_RD : 0) | (ldns_pkt_cd(pkt) ? ANS_F_CD : 0);
+	m->do_bit = ldns_pkt_edns_do(pkt);
+	int ret = m->qr ? summarize(pkt, name, m->qtype, out) : OBS_EOK;
 	ldns_pkt_free(pkt);
 	if (ret != OBS_EOK)
 		ans_summary_clear(out);

@@ -62,6 +62,21 @@ typedef struct ans_summary {
 int ans_parse(const uint8_t *wire, size_t len, const char *qname, uint16_t qtype,
 	      ans_summary_t *out);
 
+/* A message seen on the wire by passive capture: its header and question. */
+typedef struct ans_msg {
+	bool qr;
+	uint16_t id;
+	char qname[256]; /* canonical */
+	uint16_t qtype;
+	uint16_t flags; /* ANS_F_RD and ANS_F_CD of the message */
+	bool do_bit;
+} ans_msg_t;
+
+/* Parse a guarded message of either direction, its question taken from the message itself
+ * (exactly one question, else OBS_EMALFORMED). For a response the summary is filled as by
+ * ans_parse(); release it with ans_summary_clear(). */
+int ans_parse_msg(const uint8_t *wire, size_t len, ans_msg_t *m, ans_summary_t *out);
+
 /* Free what ans_parse allocated; the summary becomes empty. NULL is a no-op. */
 void ans_summary_clear(ans_summary_t *s);
 

@@ -246,6 +246,8 @@ static void emit(eng_t *e, eng_req_t *r, enum store_status status, unsigned tran
 	case ST_MISMATCHED:
 		e->st.mismatched++;
 		break;
+	case ST_UNMATCHED: /* passive capture only */
+		break;
 	case ST_DROPPED:
 		e->st.dropped++;
 		break;

@@ -14,7 +14,7 @@
 #define STORE_WIRE_MEMO 65536
 
 const char *const store_status_names[ST_COUNT] = {
-    "answered", "timeout", "neterr", "truncated", "malformed", "mismatched", "dropped",
+    "answered", "timeout", "neterr", "truncated", "malformed", "mismatched", "dropped", "unmatched",
 };
 const char *const store_outcome_names[5] = {"none", "secure", "insecure", "bogus", "lost"};
 
@@ -38,6 +38,10 @@ enum {
 	S_UPS_NSA,
 	S_INS_COUNTER,
 	S_SET_OUTCOME,
+	S_INS_PPACKET,
+	S_INS_CAPTURE,
+	S_END_CAPTURE,
+	S_INS_CSTATS,
 	S_COUNT
 };
 
@@ -78,6 +82,12 @@ static const char *const store_sql[S_COUNT] = {
 		  "SET last_seen = max(last_seen, excluded.last_seen)",
     [S_INS_COUNTER] = "INSERT OR REPLACE INTO counter (t, name, value) VALUES (?,?,?)",
     [S_SET_OUTCOME] = "UPDATE observation SET outcome = ?2 WHERE id = ?1",
+    [S_INS_PPACKET] = "INSERT INTO passive_packet (observation_id, client_port, server_port, "
+		      "t_response, transport) VALUES (?,?,?,?,?)",
+    [S_INS_CAPTURE] = "INSERT INTO capture (source, linktype, snaplen, started) VALUES (?,?,?,?)",
+    [S_END_CAPTURE] = "UPDATE capture SET ended = ?2 WHERE id = ?1",
+    [S_INS_CSTATS] = "INSERT OR REPLACE INTO capture_stats (capture_id, t_start, t_end, "
+		     "received, dropped, ifdropped) VALUES (?,?,?,?,?,?)",
 };
 
 struct series_state {
@@ -227,6 +237,11 @@ int store_open(const char *path, const char *collector, obs_usec_t now, obs_stor
 	if ((ret = migrate(s, now)) || (ret = check_owner(s, collector, now)))
 		goto fail;
 	for (int i = 0; i < S_COUNT; i++) {
+		if (store_sql[i] == NULL) {
+			snprintf(s->err, sizeof(s->err), "internal: statement %d has no SQL", i);
+			ret = OBS_ERROR;
+			goto fail;
+		}
 		if (sqlite3_prepare_v3(s->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 				       &s->st[i], NULL) != SQLITE_OK) {
 			ret = fail(s, store_sql[i]);
@@ -710,4 +725,68 @@ int store_set_outcome(obs_store_t *s, int64_t obs_id, enum store_outcome outcome
 	sqlite3_bind_int64(st, 1, obs_id);
 	sqlite3_bind_int(st, 2, outcome);
 	return step_done(s, st, "outcome update");
+}
+
+int store_passive_packet(obs_store_t *s, int64_t obs_id, uint16_t client_port, uint16_t server_port,
+			 obs_usec_t t_response, unsigned transport)
+{
+	int ret = begin(s);
+	if (ret)
+		return ret;
+	sqlite3_stmt *st = s->st[S_INS_PPACKET];
+	sqlite3_bind_int64(st, 1, obs_id);
+	sqlite3_bind_int(st, 2, client_port);
+	sqlite3_bind_int(st, 3, server_port);
+	if (t_response > 0)
+		sqlite3_bind_int64(st, 4, t_response);
+	sqlite3_bind_int(st, 5, (int)transport);
+	s->pending++;
+	return step_done(s, st, "passive_packet insert");
+}
+
+int store_capture_open(obs_store_t *s, const char *source, int linktype, int snaplen, obs_usec_t t,
+		       int64_t *id)
+{
+	int ret = begin(s);
+	if (ret)
+		return ret;
+	sqlite3_stmt *st = s->st[S_INS_CAPTURE];
+	sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, linktype);
+	sqlite3_bind_int(st, 3, snaplen);
+	sqlite3_bind_int64(st, 4, t);
+	if ((ret = step_done(s, st, "capture insert")))
+		return ret;
+	*id = sqlite3_last_insert_rowid(s->db);
+	s->pending++;
+	return OBS_EOK;
+}
+
+int store_capture_close(obs_store_t *s, int64_t id, obs_usec_t t)
+{
+	int ret = begin(s);
+	if (ret)
+		return ret;
+	sqlite3_stmt *st = s->st[S_END_CAPTURE];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, t);
+	s->pending++;
+	return step_done(s, st, "capture update");
+}
+
+int store_capture_stats(obs_store_t *s, int64_t id, obs_usec_t t_start, obs_usec_t t_end,
+			uint64_t received, uint64_t dropped, uint64_t ifdropped)
+{
+	int ret = begin(s);
+	if (ret)
+		return ret;
+	sqlite3_stmt *st = s->st[S_INS_CSTATS];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, t_start);
+	sqlite3_bind_int64(st, 3, t_end);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)received);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)dropped);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)ifdropped);
+	s->pending++;
+	return step_done(s, st, "capture_stats insert");
 }

@@ -24,8 +24,9 @@ enum store_status {
 	ST_MALFORMED = 4,
 	ST_MISMATCHED = 5,
 	ST_DROPPED = 6,
+	ST_UNMATCHED = 7, /* passive: a response with no query before it */
 };
-#define ST_COUNT 7
+#define ST_COUNT 8
 
 /* observation.outcome for resolver series */
 enum store_outcome {
@@ -95,6 +96,21 @@ int store_ns_address(obs_store_t *s, const char *zone, const char *ns, const cha
 /* Sample counters (name[i] = value[i]) at time t. */
 int store_counters(obs_store_t *s, obs_usec_t t, const char *const *names, const uint64_t *values,
 		   size_t n);
+
+/* Passive capture: the ports, response time and transport of a passive observation. */
+int store_passive_packet(obs_store_t *s, int64_t obs_id, uint16_t client_port,
+			 uint16_t server_port, obs_usec_t t_response, unsigned transport);
+
+/* A capture source ("live:IFACE" or "file:PATH") starts; *id receives its id. */
+int store_capture_open(obs_store_t *s, const char *source, int linktype, int snaplen,
+		       obs_usec_t t, int64_t *id);
+
+/* A capture source ends at t. */
+int store_capture_close(obs_store_t *s, int64_t id, obs_usec_t t);
+
+/* libpcap counters of a live capture over [t_start, t_end). */
+int store_capture_stats(obs_store_t *s, int64_t id, obs_usec_t t_start, obs_usec_t t_end,
+			uint64_t received, uint64_t dropped, uint64_t ifdropped);
 
 /* The SQLite error text of the last failure (for the top layer's log line). */
 const char *store_errmsg(const obs_store_t *s);

@@ -184,3 +184,37 @@ Test(store, repeated_observation_costs_under_64_bytes)
 	cr_log_info("bytes per repeated observation: %.1f", per);
 	cr_assert_lt(per, 64.0, "%.1f bytes per observation", per);
 }
+
+#include "embedded.h"
+
+Test(store, upgrades_a_version_1_database_keeping_its_rows)
+{
+	sqlite3 *db;
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db,
+				  "CREATE TABLE schema_version (version INTEGER NOT NULL, "
+				  "applied_at INTEGER NOT NULL)",
+				  NULL, NULL, NULL),
+		     SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, obs_collector_migrations[0].data, NULL, NULL, NULL),
+		     SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db,
+				  "INSERT INTO schema_version VALUES (1, 0);"
+				  "INSERT INTO meta VALUES ('collector', 'v1');"
+				  "INSERT INTO target VALUES (7, 'provider', 'example.lab.', 'a', "
+				  "'ns.a.', '127.0.0.11', NULL, 5)",
+				  NULL, NULL, NULL),
+		     SQLITE_OK);
+	sqlite3_close(db);
+	obs_store_t *s;
+	char err[256];
+	cr_assert_eq(store_open(path, "v1", 1, &s, err, sizeof(err)), OBS_EOK, "%s", err);
+	int64_t id;
+	cr_assert_eq(
+	    store_target(s, "passive", "", "127.0.0.21", "127.0.0.11", "127.0.0.11", NULL, 9, &id),
+	    OBS_EOK, "the new kind is accepted");
+	store_close(s);
+	cr_assert_eq(qint("SELECT max(version) FROM schema_version"), 2);
+	cr_assert_eq(qint("SELECT first_seen FROM target WHERE id = 7"), 5, "rows and ids kept");
+	cr_assert_eq(qint("SELECT count(*) FROM target"), 2);
+}
