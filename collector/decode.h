@@ -16,45 +16,45 @@
 #include "clock.h"
 
 /* libpcap link types (DLT_* / LINKTYPE_* values as stored in capture files) */
-#define DEC_LINK_NULL 0
-#define DEC_LINK_EN10MB 1
-#define DEC_LINK_RAW 101     /* LINKTYPE_RAW; DLT_RAW is 12 or 14 on some systems, accepted too */
-#define DEC_LINK_LOOP 108
-#define DEC_LINK_LINUX_SLL 113
-#define DEC_LINK_IPV4 228
-#define DEC_LINK_IPV6 229
+#define DEC_LINK_NULL       0
+#define DEC_LINK_EN10MB     1
+#define DEC_LINK_RAW        101 /* LINKTYPE_RAW; DLT_RAW is 12 or 14 on some systems, accepted too */
+#define DEC_LINK_LOOP       108
+#define DEC_LINK_LINUX_SLL  113
+#define DEC_LINK_IPV4       228
+#define DEC_LINK_IPV6       229
 #define DEC_LINK_LINUX_SLL2 276
 
 #define DEC_MAX_FRAG_DATAGRAMS 64 /* IP datagrams being reassembled at once */
-#define DEC_FRAG_TIMEOUT_US (30 * OBS_USEC_PER_SEC)
-#define DEC_MAX_FLOWS 1024 /* TCP directions followed at once (oldest evicted) */
-#define DEC_FLOW_TIMEOUT_US (60 * OBS_USEC_PER_SEC)
+#define DEC_FRAG_TIMEOUT_US    (30 * OBS_USEC_PER_SEC)
+#define DEC_MAX_FLOWS          1024 /* TCP directions followed at once (oldest evicted) */
+#define DEC_FLOW_TIMEOUT_US    (60 * OBS_USEC_PER_SEC)
 
 /* One DNS message found in the capture. */
 typedef struct dec_msg {
-	obs_usec_t t;      /* capture time of the packet that completed the message */
-	uint8_t family;    /* 4 or 6 */
-	uint8_t src[16];   /* IPv4 in the first 4 bytes */
+	obs_usec_t t;    /* capture time of the packet that completed the message */
+	uint8_t family;  /* 4 or 6 */
+	uint8_t src[16]; /* IPv4 in the first 4 bytes */
 	uint8_t dst[16];
 	uint16_t sport, dport;
-	uint8_t transport; /* 0 UDP, 1 TCP */
+	uint8_t transport;  /* 0 UDP, 1 TCP */
 	const uint8_t *dns; /* the DNS message (valid during the callback only) */
 	size_t len;
 } dec_msg_t;
 
 /* Anomalies, each counted (nothing is dropped silently). */
 typedef struct dec_stats {
-	uint64_t frames;          /* frames fed */
-	uint64_t messages;        /* DNS messages handed to the callback */
-	uint64_t truncated;       /* frame shorter than its headers claim (snap length, cut) */
-	uint64_t bad_header;      /* impossible header values (IHL < 5, bad lengths, ...) */
-	uint64_t unsupported;     /* other link types, protocols, or non-DNS ports */
+	uint64_t frames;           /* frames fed */
+	uint64_t messages;         /* DNS messages handed to the callback */
+	uint64_t truncated;        /* frame shorter than its headers claim (snap length, cut) */
+	uint64_t bad_header;       /* impossible header values (IHL < 5, bad lengths, ...) */
+	uint64_t unsupported;      /* other link types, protocols, or non-DNS ports */
 	uint64_t frag_reassembled; /* datagrams rebuilt from fragments */
-	uint64_t frag_dropped;    /* fragments or datagrams given up: overlap, too big, timeout,
-				     table full */
-	uint64_t tcp_gaps;        /* out-of-order or missing TCP bytes: the stream was reset */
-	uint64_t tcp_cut;         /* TCP streams that ended or were evicted mid-message */
-	uint64_t tcp_evicted;     /* flows evicted because the table was full */
+	uint64_t frag_dropped;     /* fragments or datagrams given up: overlap, too big, timeout,
+				      table full */
+	uint64_t tcp_gaps;         /* out-of-order or missing TCP bytes: the stream was reset */
+	uint64_t tcp_cut;          /* TCP streams that ended or were evicted mid-message */
+	uint64_t tcp_evicted;      /* flows evicted because the table was full */
 } dec_stats_t;
 
 typedef struct dec dec_t;
@@ -65,7 +65,11 @@ typedef void (*dec_msg_fn)(void *arg, const dec_msg_t *m);
  * OBS_EINVAL for a link type it cannot decode. */
 int dec_new(int linktype, dec_msg_fn cb, void *arg, dec_t **out);
 
-/* Free, counting streams still holding part of a message as tcp_cut. NULL is a no-op. */
+/* The capture ended: streams still holding part of a message count as tcp_cut, datagrams
+ * still missing fragments as frag_dropped. Read the stats after this. */
+void dec_finish(dec_t *d);
+
+/* dec_finish(), then free. NULL is a no-op. */
 void dec_free(dec_t *d);
 
 /* Feed one captured frame: `caplen` bytes captured of a frame `wirelen` long, at time t.

@@ -75,8 +75,8 @@ static inline uint32_t obs_cur_u32(obs_cur_t *c) /* network order */
 {
 	if (!obs_cur_need(c, 4))
 		return 0;
-	uint32_t v = (uint32_t)c->p[0] << 24 | (uint32_t)c->p[1] << 16 | (uint32_t)c->p[2] << 8 |
-		     c->p[3];
+	uint32_t v =
+	    (uint32_t)c->p[0] << 24 | (uint32_t)c->p[1] << 16 | (uint32_t)c->p[2] << 8 | c->p[3];
 	c->p += 4;
 	return v;
 }
@@ -85,8 +85,8 @@ static inline uint32_t obs_cur_u32le(obs_cur_t *c)
 {
 	if (!obs_cur_need(c, 4))
 		return 0;
-	uint32_t v = (uint32_t)c->p[3] << 24 | (uint32_t)c->p[2] << 16 | (uint32_t)c->p[1] << 8 |
-		     c->p[0];
+	uint32_t v =
+	    (uint32_t)c->p[3] << 24 | (uint32_t)c->p[2] << 16 | (uint32_t)c->p[1] << 8 | c->p[0];
 	c->p += 4;
 	return v;
 }
