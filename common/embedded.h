@@ -13,3 +13,7 @@ struct obs_embedded {
 /* schemas/collector/NNNN_*.sql in migration order */
 extern const struct obs_embedded obs_collector_migrations[];
 extern const size_t obs_collector_migrations_n;
+
+/* schemas/analysis/NNNN_*.sql in migration order */
+extern const struct obs_embedded obs_analysis_migrations[];
+extern const size_t obs_analysis_migrations_n;

@@ -1,0 +1,633 @@
+/* SPDX-License-Identifier: MIT */
+#include <ldns/ldns.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "embedded.h"
+#include "ingest.h"
+#include "keys.h"
+#include "obs_err.h"
+
+int ing_known_collector_schema(void)
+{
+	return (int)obs_collector_migrations_n;
+}
+
+/* file: URI for ATTACH ... mode=ro, percent-encoding what a URI path may not hold raw */
+static int uri_of(const char *path, char *buf, size_t len)
+{
+	size_t o = (size_t)snprintf(buf, len, "file:");
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if (o + 4 >= len)
+			return OBS_ETOOBIG;
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/._-~", *p))
+			buf[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(buf + o, len - o, "%%%02X", *p);
+	}
+	int n = snprintf(buf + o, len - o, "?mode=ro");
+	return n < 0 || (size_t)n >= len - o ? OBS_ETOOBIG : OBS_EOK;
+}
+
+/* Open the collector file read-only, check its schema, read its name. */
+static int check_collector(const char *path, char *name, size_t namelen, int64_t *version,
+			   char *err, size_t errlen)
+{
+	sqlite3 *c = NULL;
+	sqlite3_stmt *st = NULL;
+	int ret = OBS_ESCHEMA;
+	if (sqlite3_open_v2(path, &c, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, c ? sqlite3_errmsg(c) : "?");
+		ret = OBS_ESQL;
+		goto done;
+	}
+	sqlite3_exec(c, "PRAGMA query_only=1", NULL, NULL, NULL);
+	if (sqlite3_prepare_v2(c, "SELECT coalesce(max(version), 0) FROM schema_version", -1, &st,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		snprintf(err, errlen, "%s: not a collector database (no schema_version: %s)", path,
+			 sqlite3_errmsg(c));
+		goto done;
+	}
+	*version = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (*version < 1 || *version > ing_known_collector_schema()) {
+		snprintf(err, errlen,
+			 "%s: collector schema version %lld is unknown (this analyzer reads "
+			 "versions 1 to %d)",
+			 path, (long long)*version, ing_known_collector_schema());
+		goto done;
+	}
+	if (sqlite3_prepare_v2(c, "SELECT value FROM meta WHERE key = 'collector'", -1, &st,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		snprintf(err, errlen, "%s: collector database without a collector name", path);
+		goto done;
+	}
+	snprintf(name, namelen, "%s", (const char *)sqlite3_column_text(st, 0));
+	ret = OBS_EOK;
+done:
+	sqlite3_finalize(st);
+	sqlite3_close(c);
+	return ret;
+}
+
+struct ctx {
+	an_db_t *db;
+	sqlite3 *sql;
+	int64_t cid;
+	char *err;
+	size_t errlen;
+};
+
+static int sqlfail(struct ctx *c, const char *what)
+{
+	snprintf(c->err, c->errlen, "%s: %s", what, sqlite3_errmsg(c->sql));
+	return OBS_ESQL;
+}
+
+/* Prepare, bind (cid, a, b), step to completion. *changes (may be NULL) gets the rows changed. */
+static int run2(struct ctx *c, const char *sql, int64_t a, int64_t b, int64_t *changes)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(c->sql, sql, -1, &st, NULL) != SQLITE_OK)
+		return sqlfail(c, sql);
+	int n = sqlite3_bind_parameter_count(st);
+	if (n >= 1)
+		sqlite3_bind_int64(st, 1, c->cid);
+	if (n >= 2)
+		sqlite3_bind_int64(st, 2, a);
+	if (n >= 3)
+		sqlite3_bind_int64(st, 3, b);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sqlfail(c, sql);
+	if (changes)
+		*changes = sqlite3_changes(c->sql);
+	return OBS_EOK;
+}
+
+static int hwm_get(struct ctx *c, const char *tbl, int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	*out = 0;
+	if (sqlite3_prepare_v2(c->sql, "SELECT last_id FROM hwm WHERE collector_id = ? AND tbl = ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sqlfail(c, "hwm");
+	sqlite3_bind_int64(st, 1, c->cid);
+	sqlite3_bind_text(st, 2, tbl, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return OBS_EOK;
+}
+
+static int hwm_set(struct ctx *c, const char *tbl, int64_t v)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(c->sql,
+			       "INSERT INTO hwm (collector_id, tbl, last_id) VALUES (?,?,?) ON "
+			       "CONFLICT DO UPDATE SET last_id = excluded.last_id WHERE last_id != "
+			       "excluded.last_id",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sqlfail(c, "hwm");
+	sqlite3_bind_int64(st, 1, c->cid);
+	sqlite3_bind_text(st, 2, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, v);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? OBS_EOK : sqlfail(c, "hwm");
+}
+
+static int max_id(struct ctx *c, const char *sql, int64_t *out)
+{
+	if (an_db_int(c->db, sql, out))
+		return sqlfail(c, sql);
+	return OBS_EOK;
+}
+
+static const char *const SQL_TARGET =
+    "INSERT INTO target (collector_id, src_id, kind, zone, origin, host, address, pinned, "
+    "first_seen) SELECT ?1, id, kind, zone, origin, host, address, pinned, first_seen FROM "
+    "c.target WHERE id > ?2 AND id <= ?3 ORDER BY id ON CONFLICT DO NOTHING";
+static const char *const SQL_SERIES =
+    "INSERT INTO series (collector_id, src_id, target_id, qname, qtype, flags, role) SELECT ?1, "
+    "s.id, t.id, s.qname, s.qtype, s.flags, s.role FROM c.series s JOIN main.target t ON "
+    "t.collector_id = ?1 AND t.src_id = s.target_id WHERE s.id > ?2 AND s.id <= ?3 ORDER BY "
+    "s.id ON CONFLICT DO NOTHING";
+static const char *const SQL_VERSION =
+    "INSERT INTO version (hash, kind, owner, type, rr_count, sig_count, rdata, rrsig) SELECT "
+    "hash, kind, owner, type, rr_count, sig_count, rdata, rrsig FROM c.version WHERE id > ?2 "
+    "AND id <= ?3 AND ?1 > 0 ORDER BY id ON CONFLICT (hash) DO NOTHING";
+static const char *const SQL_VMAP =
+    "INSERT INTO version_map (collector_id, src_id, version_id) SELECT ?1, cv.id, v.id FROM "
+    "c.version cv JOIN main.version v ON v.hash = cv.hash WHERE cv.id > ?2 AND cv.id <= ?3 ON "
+    "CONFLICT DO NOTHING";
+static const char *const SQL_OBS =
+    "INSERT INTO observation (collector_id, src_id, t, series_id, attempt, transport, status, "
+    "rtt, rcode, flags, ede, outcome, version_id, ttl_s, wire_src_id) SELECT ?1, o.id, o.t, "
+    "s.id, o.attempt, o.transport, o.status, o.rtt, o.rcode, o.flags, o.ede, o.outcome, "
+    "vm.version_id, o.ttl_s, o.wire_id FROM c.observation o JOIN main.series s ON "
+    "s.collector_id = ?1 AND s.src_id = o.series_id LEFT JOIN main.version_map vm ON "
+    "vm.collector_id = ?1 AND vm.src_id = o.version_id WHERE o.id > ?2 AND o.id <= ?3 ORDER BY "
+    "o.id ON CONFLICT DO NOTHING";
+/* resolver outcomes are set once both answers of a round are in: settle late ones */
+static const char *const SQL_OUTCOME =
+    "UPDATE observation SET outcome = co.outcome FROM c.observation co WHERE "
+    "observation.collector_id = ?1 AND observation.outcome IS NULL AND observation.src_id > ?2 "
+    "AND observation.src_id <= ?3 AND co.id = observation.src_id AND co.outcome IS NOT NULL";
+static const char *const SQL_VTTL =
+    "WITH n AS (SELECT o.version_id AS v, max(o.ttl_s) AS mx, min(o.ttl_s) AS mn, min(o.t) AS "
+    "f, max(o.t) AS l FROM observation o JOIN series s ON s.id = o.series_id JOIN target tg ON "
+    "tg.id = s.target_id WHERE o.collector_id = ?1 AND o.src_id > ?2 AND o.src_id <= ?3 AND "
+    "o.version_id IS NOT NULL AND o.status = 0 AND tg.kind != 'resolver' GROUP BY o.version_id) "
+    "UPDATE version SET ttl_max_s = max(coalesce(ttl_max_s, n.mx), n.mx), ttl_min_s = "
+    "min(coalesce(ttl_min_s, n.mn), n.mn), first_seen = min(coalesce(first_seen, n.f), n.f), "
+    "last_seen = max(coalesce(last_seen, n.l), n.l) FROM n WHERE version.id = n.v";
+static const char *const SQL_NSL =
+    "INSERT INTO ns_listing (collector_id, src_id, zone, source_target_id, ns, ttl_s, "
+    "first_listed, last_listed) SELECT ?1, l.id, l.zone, t.id, l.ns, l.ttl_s, l.first_listed, "
+    "l.last_listed FROM c.ns_listing l JOIN main.target t ON t.collector_id = ?1 AND t.src_id = "
+    "l.source_target_id WHERE ?2 = ?2 AND ?3 = ?3 ON CONFLICT DO UPDATE SET ttl_s = "
+    "excluded.ttl_s, last_listed = excluded.last_listed WHERE ttl_s != excluded.ttl_s OR "
+    "last_listed != excluded.last_listed";
+static const char *const SQL_NSA =
+    "INSERT INTO ns_address (collector_id, src_id, zone, ns, address, source, first_seen, "
+    "last_seen) SELECT ?1, id, zone, ns, address, source, first_seen, last_seen FROM "
+    "c.ns_address WHERE ?2 = ?2 AND ?3 = ?3 ON CONFLICT DO UPDATE SET last_seen = "
+    "excluded.last_seen WHERE last_seen != excluded.last_seen";
+
+static const struct {
+	const char *tbl;
+	const char *max_sql;
+} copies[] = {
+    {"target", "SELECT coalesce(max(id), 0) FROM c.target"},
+    {"series", "SELECT coalesce(max(id), 0) FROM c.series"},
+    {"version", "SELECT coalesce(max(id), 0) FROM c.version"},
+    {"observation", "SELECT coalesce(max(id), 0) FROM c.observation"},
+};
+
+static int rebuild_affected(struct ctx *c, int64_t lo, int64_t hi, int64_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(c->sql,
+			       "SELECT DISTINCT series_id FROM observation WHERE collector_id = ? "
+			       "AND src_id > ? AND src_id <= ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sqlfail(c, "affected series");
+	sqlite3_bind_int64(st, 1, c->cid);
+	sqlite3_bind_int64(st, 2, lo);
+	sqlite3_bind_int64(st, 3, hi);
+	int64_t *ids = NULL;
+	size_t cnt = 0, cap = 0;
+	int ret = OBS_EOK;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 64;
+			int64_t *nn = realloc(ids, cap * sizeof(*nn));
+			if (nn == NULL) {
+				ret = OBS_ENOMEM;
+				goto done;
+			}
+			ids = nn;
+		}
+		ids[cnt++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	for (size_t i = 0; i < cnt && ret == OBS_EOK; i++)
+		ret = ing_rebuild_runs(c->db, ids[i]);
+	if (ret == OBS_ESQL)
+		sqlfail(c, "runs");
+	*n = (int64_t)cnt;
+done:
+	sqlite3_finalize(st);
+	free(ids);
+	return ret;
+}
+
+int ing_collector(an_db_t *db, const char *path, obs_usec_t now, ing_stats_t *stats, char *err,
+		  size_t errlen)
+{
+	ing_stats_t local;
+	if (stats == NULL)
+		stats = &local;
+	memset(stats, 0, sizeof(*stats));
+	int64_t version = 0;
+	int ret = check_collector(path, stats->collector, sizeof(stats->collector), &version, err,
+				  errlen);
+	if (ret)
+		return ret;
+	struct ctx cx = {.db = db, .sql = an_db_sql(db), .err = err, .errlen = errlen};
+	struct ctx *c = &cx;
+	char uri[4200];
+	if (uri_of(path, uri, sizeof(uri))) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return OBS_ETOOBIG;
+	}
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(c->sql, "ATTACH ? AS c", -1, &st, NULL) != SQLITE_OK)
+		return sqlfail(c, "attach");
+	sqlite3_bind_text(st, 1, uri, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "%s: attach: %s", path, sqlite3_errmsg(c->sql));
+		return OBS_ESQL;
+	}
+	bool in_txn = false;
+	if ((ret = an_db_exec(db, "BEGIN IMMEDIATE", err, errlen)))
+		goto done;
+	in_txn = true;
+	/* the schema again, inside the read snapshot we copy from */
+	int64_t v2 = 0;
+	if (an_db_int(db, "SELECT coalesce(max(version), 0) FROM c.schema_version", &v2) ||
+	    v2 != version) {
+		snprintf(err, errlen, "%s: collector schema changed during ingest (%lld -> %lld)",
+			 path, (long long)version, (long long)v2);
+		ret = OBS_ESCHEMA;
+		goto done;
+	}
+	if (sqlite3_prepare_v2(c->sql,
+			       "INSERT INTO collector (name, path, schema_version, first_ingest, "
+			       "last_ingest) VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (name) DO "
+			       "UPDATE SET path = excluded.path, schema_version = "
+			       "excluded.schema_version WHERE path != excluded.path OR "
+			       "schema_version != excluded.schema_version",
+			       -1, &st, NULL) != SQLITE_OK) {
+		ret = sqlfail(c, "collector");
+		goto done;
+	}
+	sqlite3_bind_text(st, 1, stats->collector, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, version);
+	sqlite3_bind_int64(st, 4, now);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SQLITE_DONE) {
+		ret = sqlfail(c, "collector");
+		goto done;
+	}
+	if (sqlite3_prepare_v2(c->sql, "SELECT id FROM collector WHERE name = ?", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		ret = sqlfail(c, "collector");
+		goto done;
+	}
+	sqlite3_bind_text(st, 1, stats->collector, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		c->cid = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+
+	int64_t old[4], neu[4];
+	for (size_t i = 0; i < 4; i++) {
+		if ((ret = hwm_get(c, copies[i].tbl, &old[i])) ||
+		    (ret = max_id(c, copies[i].max_sql, &neu[i])))
+			goto done;
+		if (neu[i] < old[i]) {
+			snprintf(err, errlen,
+				 "%s: %s rows went back (%lld < %lld ingested): a different "
+				 "database under the name '%s'?",
+				 path, copies[i].tbl, (long long)neu[i], (long long)old[i],
+				 stats->collector);
+			ret = OBS_ESCHEMA;
+			goto done;
+		}
+	}
+	int64_t vmax_before = 0;
+	if ((ret = max_id(c, "SELECT coalesce(max(id), 0) FROM version", &vmax_before)))
+		goto done;
+	int64_t dummy;
+	if ((ret = run2(c, SQL_TARGET, old[0], neu[0], &stats->targets)) ||
+	    (ret = run2(c, SQL_SERIES, old[1], neu[1], &stats->series)) ||
+	    (ret = run2(c, SQL_VERSION, old[2], neu[2], &stats->versions)) ||
+	    (ret = run2(c, SQL_VMAP, old[2], neu[2], &dummy)) ||
+	    (ret = run2(c, SQL_OUTCOME, old[3] > 100000 ? old[3] - 100000 : 0, old[3],
+			&stats->outcomes_updated)) ||
+	    (ret = run2(c, SQL_OBS, old[3], neu[3], &stats->observations)) ||
+	    (ret = run2(c, SQL_VTTL, old[3], neu[3], &dummy)) ||
+	    (ret = run2(c, SQL_NSL, 0, 0, &dummy)) || (ret = run2(c, SQL_NSA, 0, 0, &dummy)))
+		goto done;
+	for (size_t i = 0; i < 4; i++) {
+		if (neu[i] != old[i] && (ret = hwm_set(c, copies[i].tbl, neu[i])))
+			goto done;
+	}
+	if ((ret = rebuild_affected(c, old[3], neu[3], &stats->runs_series)))
+		goto done;
+	if ((ret = keys_ingest_versions(db, vmax_before, &stats->keys))) {
+		sqlfail(c, "keys");
+		goto done;
+	}
+	if (stats->observations > 0 || stats->targets > 0) {
+		if ((ret = run2(c, "UPDATE collector SET last_ingest = ?2 WHERE id = ?1", now, 0,
+				NULL)) ||
+		    (ret = ing_clock_offsets(db))) {
+			sqlfail(c, "clock offsets");
+			goto done;
+		}
+	}
+	if (sqlite3_prepare_v2(c->sql,
+			       "SELECT clock_offset_us, offset_samples FROM collector WHERE id = ?",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, c->cid);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			stats->clock_offset_us = sqlite3_column_int64(st, 0);
+			stats->offset_samples = sqlite3_column_int64(st, 1);
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	ret = an_db_exec(db, "COMMIT", err, errlen);
+	in_txn = ret != OBS_EOK;
+done:
+	if (in_txn)
+		an_db_exec(db, "ROLLBACK", NULL, 0);
+	an_db_exec(db, "DETACH c", NULL, 0);
+	return ret;
+}
+
+/* ---- runs ---- */
+
+int ing_rebuild_runs(an_db_t *db, int64_t series_id)
+{
+	sqlite3 *sql = an_db_sql(db);
+	sqlite3_stmt *st = NULL, *ins = NULL;
+	int ret = OBS_ESQL;
+	/* resume from the open run (the only one later observations can change) */
+	int64_t from = INT64_MIN, prev = 0, open_id = 0;
+	bool have_prev = false;
+	if (sqlite3_prepare_v2(sql,
+			       "SELECT id, first_seen, prev_poll FROM run WHERE series_id = ? AND "
+			       "next_poll IS NULL ORDER BY first_seen DESC LIMIT 1",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_int64(st, 1, series_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		open_id = sqlite3_column_int64(st, 0);
+		from = sqlite3_column_int64(st, 1);
+		have_prev = sqlite3_column_type(st, 2) != SQLITE_NULL;
+		prev = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (open_id) {
+		if (sqlite3_prepare_v2(sql, "DELETE FROM run WHERE id = ?", -1, &st, NULL) !=
+		    SQLITE_OK)
+			goto done;
+		sqlite3_bind_int64(st, 1, open_id);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto done;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (sqlite3_prepare_v2(sql,
+			       "SELECT id, t, coalesce(version_id, 0), ttl_s FROM observation "
+			       "WHERE series_id = ? AND status = 0 AND t >= ? ORDER BY t, id",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(sql,
+			       "INSERT INTO run (series_id, version_id, first_seen, last_seen, "
+			       "count, prev_poll, next_poll, ttl_max_s, first_obs_id, last_obs_id) "
+			       "VALUES (?,?,?,?,?,?,?,?,?,?)",
+			       -1, &ins, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_int64(st, 1, series_id);
+	sqlite3_bind_int64(st, 2, from);
+	struct {
+		bool open;
+		int64_t v, first, last, count, ttl, fobs, lobs;
+		bool ttl_set;
+	} r = {0};
+	int rc;
+	for (;;) {
+		rc = sqlite3_step(st);
+		bool row = rc == SQLITE_ROW;
+		int64_t oid = 0, t = 0, v = 0, ttl = 0;
+		bool ttl_null = true;
+		if (row) {
+			oid = sqlite3_column_int64(st, 0);
+			t = sqlite3_column_int64(st, 1);
+			v = sqlite3_column_int64(st, 2);
+			ttl_null = sqlite3_column_type(st, 3) == SQLITE_NULL;
+			ttl = sqlite3_column_int64(st, 3);
+		}
+		if (r.open && row && v == r.v) {
+			r.last = t;
+			r.lobs = oid;
+			r.count++;
+			if (!ttl_null && (!r.ttl_set || ttl > r.ttl)) {
+				r.ttl = ttl;
+				r.ttl_set = true;
+			}
+			continue;
+		}
+		if (r.open) { /* close (row: next poll) or leave open (end) */
+			sqlite3_bind_int64(ins, 1, series_id);
+			sqlite3_bind_int64(ins, 2, r.v);
+			sqlite3_bind_int64(ins, 3, r.first);
+			sqlite3_bind_int64(ins, 4, r.last);
+			sqlite3_bind_int64(ins, 5, r.count);
+			if (have_prev)
+				sqlite3_bind_int64(ins, 6, prev);
+			else
+				sqlite3_bind_null(ins, 6);
+			if (row)
+				sqlite3_bind_int64(ins, 7, t);
+			else
+				sqlite3_bind_null(ins, 7);
+			if (r.ttl_set)
+				sqlite3_bind_int64(ins, 8, r.ttl);
+			else
+				sqlite3_bind_null(ins, 8);
+			sqlite3_bind_int64(ins, 9, r.fobs);
+			sqlite3_bind_int64(ins, 10, r.lobs);
+			if (sqlite3_step(ins) != SQLITE_DONE)
+				goto done;
+			sqlite3_reset(ins);
+			sqlite3_clear_bindings(ins);
+			prev = r.last;
+			have_prev = true;
+		}
+		if (!row)
+			break;
+		r.open = true;
+		r.v = v;
+		r.first = r.last = t;
+		r.count = 1;
+		r.fobs = r.lobs = oid;
+		r.ttl = ttl;
+		r.ttl_set = !ttl_null;
+	}
+	ret = rc == SQLITE_DONE ? OBS_EOK : OBS_ESQL;
+done:
+	sqlite3_finalize(st);
+	sqlite3_finalize(ins);
+	return ret;
+}
+
+/* ---- clock offsets ---- */
+
+static int cmp64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Offset of collector b against reference a from transitions both saw at the same server
+ * address and question: the change happened in (prev, first] in each clock, so
+ * offset(b - a) lies in (prev_b - first_a, first_b - prev_a). */
+static int offset_pair(sqlite3 *sql, int64_t a, int64_t b)
+{
+	static const char *const q =
+	    "SELECT rb.prev_poll - ra.first_seen, rb.first_seen - ra.prev_poll FROM run ra JOIN "
+	    "series sa ON sa.id = ra.series_id JOIN target ta ON ta.id = sa.target_id JOIN target "
+	    "tb ON tb.collector_id = ?2 AND tb.kind = ta.kind AND tb.zone = ta.zone AND "
+	    "tb.address = ta.address JOIN series sb ON sb.target_id = tb.id AND sb.qname = "
+	    "sa.qname AND sb.qtype = sa.qtype AND sb.flags = sa.flags JOIN run rb ON rb.series_id "
+	    "= "
+	    "sb.id AND rb.version_id = ra.version_id WHERE ta.collector_id = ?1 AND ta.kind != "
+	    "'resolver' AND ra.prev_poll IS NOT NULL AND rb.prev_poll IS NOT NULL AND "
+	    "ra.version_id != 0 LIMIT 100000";
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(sql, q, -1, &st, NULL) != SQLITE_OK)
+		return OBS_ESQL;
+	sqlite3_bind_int64(st, 1, a);
+	sqlite3_bind_int64(st, 2, b);
+	int64_t(*s)[2] = NULL;
+	int64_t *mid = NULL;
+	size_t n = 0, cap = 0;
+	int ret = OBS_EOK;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			int64_t(*ns)[2] = realloc(s, cap * sizeof(*ns));
+			if (ns == NULL) {
+				ret = OBS_ENOMEM;
+				goto done;
+			}
+			s = ns;
+		}
+		s[n][0] = sqlite3_column_int64(st, 0);
+		s[n][1] = sqlite3_column_int64(st, 1);
+		n++;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	int64_t est = 0, lo = INT64_MIN, hi = INT64_MAX;
+	size_t used = 0;
+	if (n > 0) {
+		mid = malloc(n * sizeof(*mid));
+		if (mid == NULL) {
+			ret = OBS_ENOMEM;
+			goto done;
+		}
+		for (size_t i = 0; i < n; i++)
+			mid[i] = s[i][0] / 2 + s[i][1] / 2;
+		qsort(mid, n, sizeof(*mid), cmp64);
+		int64_t med = mid[n / 2];
+		/* a version that came back pairs unrelated runs: keep samples near the median */
+		for (size_t i = 0; i < n; i++) {
+			int64_t m = s[i][0] / 2 + s[i][1] / 2;
+			if (m - med > 300 * OBS_USEC_PER_SEC || med - m > 300 * OBS_USEC_PER_SEC)
+				continue;
+			if (s[i][0] > lo)
+				lo = s[i][0];
+			if (s[i][1] < hi)
+				hi = s[i][1];
+			used++;
+		}
+		est = lo <= hi ? lo / 2 + hi / 2 : med;
+	}
+	if (sqlite3_prepare_v2(sql,
+			       "UPDATE collector SET clock_offset_us = ?2, offset_lo_us = ?3, "
+			       "offset_hi_us = ?4, offset_samples = ?5 WHERE id = ?1 AND "
+			       "(clock_offset_us, offset_samples) IS NOT (?2, ?5)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		ret = OBS_ESQL;
+		goto done;
+	}
+	sqlite3_bind_int64(st, 1, b);
+	sqlite3_bind_int64(st, 2, est);
+	if (used && lo <= hi) {
+		sqlite3_bind_int64(st, 3, lo);
+		sqlite3_bind_int64(st, 4, hi);
+	} else {
+		sqlite3_bind_null(st, 3);
+		sqlite3_bind_null(st, 4);
+	}
+	sqlite3_bind_int64(st, 5, (int64_t)used);
+	ret = sqlite3_step(st) == SQLITE_DONE ? OBS_EOK : OBS_ESQL;
+done:
+	sqlite3_finalize(st);
+	free(s);
+	free(mid);
+	return ret;
+}
+
+int ing_clock_offsets(an_db_t *db)
+{
+	sqlite3 *sql = an_db_sql(db);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(sql, "SELECT id FROM collector ORDER BY id", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return OBS_ESQL;
+	int64_t ref = 0;
+	int ret = OBS_EOK;
+	while (ret == OBS_EOK && sqlite3_step(st) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (ref == 0)
+			ref = id;
+		else
+			ret = offset_pair(sql, ref, id);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}

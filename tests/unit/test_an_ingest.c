@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/* Ingest (idempotent, incremental, schema refusal, clock offset) and observed glitches (window
+ * bounds, baseline exclusion O-1, attribution to CD=1 versions, JSON fields). */
+#include <unistd.h>
+
+#include "an_hist.h"
+#include "ingest.h"
+#include "obs_err.h"
+#include "oglitch.h"
+#include "report_json.h"
+
+static char cpath[64], c2path[64], apath[64];
+
+static void setup(void)
+{
+	snprintf(cpath, sizeof(cpath), "/tmp/obs-ani-c-%d.db", getpid());
+	snprintf(c2path, sizeof(c2path), "/tmp/obs-ani-d-%d.db", getpid());
+	snprintf(apath, sizeof(apath), "/tmp/obs-ani-a-%d.db", getpid());
+	unlink(apath);
+}
+
+static void teardown(void)
+{
+	unlink(cpath);
+	unlink(c2path);
+	unlink(apath);
+}
+
+TestSuite(an_ingest, .init = setup, .fini = teardown);
+
+static int64_t count(an_db_t *db, const char *sql)
+{
+	int64_t v;
+	cr_assert_eq(an_db_int(db, sql, &v), OBS_EOK, "%s", sql);
+	return v;
+}
+
+/* an authoritative SOA series whose version changes at poll 3 (of 6), seen from a collector
+ * whose clock is `skew` seconds ahead */
+static void soa_history(const char *path, const char *name, double skew)
+{
+	hist_t h;
+	h_open(&h, path, name, 1);
+	int64_t t = h_target(&h, "provider", "a", "ns.prova.lab.", "127.0.3.11");
+	int64_t s = h_series(&h, t, ZONE, 6, 4, "soa");
+	ldns_rr_list *l1 = ldns_rr_list_new(), *l2 = ldns_rr_list_new();
+	ldns_rr *r = NULL;
+	ldns_rr_new_frm_str(&r, ZONE " 300 IN SOA a. b. 1 1 1 1 1", 300, NULL, NULL);
+	ldns_rr_list_push_rr(l1, r);
+	ldns_rr_new_frm_str(&r, ZONE " 300 IN SOA a. b. 2 1 1 1 1", 300, NULL, NULL);
+	ldns_rr_list_push_rr(l2, r);
+	int64_t v1 = h_version(&h, ZONE, 6, l1, NULL), v2 = h_version(&h, ZONE, 6, l2, NULL);
+	for (int i = 0; i < 6; i++)
+		h_obs(&h, s, 1000 + i + skew, 0, 0, 1, i < 3 ? v1 : v2, 300, 0);
+	ldns_rr_list_deep_free(l1);
+	ldns_rr_list_deep_free(l2);
+	h_close(&h);
+}
+
+Test(an_ingest, twice_changes_nothing_and_runs_have_bounds)
+{
+	soa_history(cpath, "v1", 0);
+	an_db_t *db;
+	char err[256];
+	ing_stats_t st;
+	cr_assert_eq(an_db_open(apath, false, 0, &db, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(ing_collector(db, cpath, 0, &st, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(st.observations, 6);
+	cr_assert_eq(count(db, "SELECT count(*) FROM run"), 2);
+	cr_assert_eq(count(db, "SELECT next_poll FROM run WHERE prev_poll IS NULL"), 1003000000);
+	cr_assert_eq(count(db, "SELECT prev_poll FROM run WHERE next_poll IS NULL"), 1002000000);
+	int64_t before = sqlite3_total_changes(an_db_sql(db));
+	cr_assert_eq(ing_collector(db, cpath, 1, &st, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(st.observations, 0);
+	cr_assert_eq(sqlite3_total_changes(an_db_sql(db)), before, "second ingest wrote rows");
+	an_db_close(db);
+}
+
+Test(an_ingest, unknown_schema_refused_with_names)
+{
+	hist_t h;
+	h_open(&h, cpath, "v1", 1);
+	char sql[96], want[32];
+	snprintf(sql, sizeof(sql), "INSERT INTO schema_version VALUES (%d, 0)",
+		 ing_known_collector_schema() + 1);
+	snprintf(want, sizeof(want), "version %d", ing_known_collector_schema() + 1);
+	h_exec(&h, sql);
+	h_close(&h);
+	an_db_t *db;
+	char err[256];
+	cr_assert_eq(an_db_open(apath, false, 0, &db, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(ing_collector(db, cpath, 0, NULL, err, sizeof(err)), OBS_ESCHEMA);
+	cr_assert_not_null(strstr(err, cpath), "%s", err);
+	cr_assert_not_null(strstr(err, want), "%s", err);
+	an_db_close(db);
+}
+
+Test(an_ingest, clock_offset_from_shared_transition)
+{
+	soa_history(cpath, "v1", 0);
+	soa_history(c2path, "v2", 30); /* 30 s ahead */
+	an_db_t *db;
+	char err[256];
+	ing_stats_t st;
+	cr_assert_eq(an_db_open(apath, false, 0, &db, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(ing_collector(db, cpath, 0, &st, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(ing_collector(db, c2path, 0, &st, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(st.offset_samples, 1);
+	cr_assert_eq(st.clock_offset_us, 30 * 1000000);
+	an_db_close(db);
+}
+
+struct gl {
+	og_glitch_t g[8];
+	size_t n;
+	og_vantage_t v[4];
+	size_t vn;
+};
+
+static void on_g(void *arg, const og_glitch_t *g)
+{
+	struct gl *l = arg;
+	if (l->n < 8)
+		l->g[l->n++] = *g;
+}
+
+static void on_v(void *arg, const og_vantage_t *v)
+{
+	struct gl *l = arg;
+	if (l->vn < 4)
+		l->v[l->vn++] = *v;
+}
+
+/* outcomes per poll: good vantage 1 1 1 1 3 3 1 1; broken vantage always 4 */
+Test(an_ingest, glitch_window_baseline_exclusion_attribution)
+{
+	hist_t h;
+	h_open(&h, cpath, "v1", 1);
+	int64_t r1 = h_target(&h, "resolver", "unbound", "unbound", "127.0.3.21");
+	int64_t r2 = h_target(&h, "resolver", "broken", "broken", "127.0.3.22");
+	int64_t s0 = h_series(&h, r1, "www." ZONE, 1, 5, "canary");
+	int64_t s1 = h_series(&h, r1, "www." ZONE, 1, 7, "canary");
+	int64_t k1 = h_series(&h, r1, ZONE, 48, 7, "dnskey");
+	int64_t b0 = h_series(&h, r2, "www." ZONE, 1, 5, "canary");
+	ldns_rr_list *l = ldns_rr_list_new();
+	ldns_rr *r = NULL;
+	ldns_rr_new_frm_str(&r, "www." ZONE " 300 IN A 192.0.2.1", 300, NULL, NULL);
+	ldns_rr_list_push_rr(l, r);
+	int64_t va = h_version(&h, "www." ZONE, 1, l, NULL);
+	ldns_rr_list_deep_free(l);
+	static const int out[8] = {1, 1, 1, 1, 3, 3, 1, 1};
+	for (int i = 0; i < 8; i++) {
+		h_obs(&h, s0, 2000 + i * 10, 0, out[i] == 3 ? 2 : 0, 8 | 16, 0, 0, out[i]);
+		h_obs(&h, s1, 2000 + i * 10 + 0.1, 0, 0, 8, va, 250 - i, out[i]);
+		h_obs(&h, k1, 2000 + i * 10 + 0.2, 0, 0, 8, 0, 0, 0);
+		h_obs(&h, b0, 2000 + i * 10, 1, 0, 0, 0, 0, 4);
+	}
+	h_close(&h);
+	an_db_t *db;
+	char err[256];
+	cr_assert_eq(an_db_open(apath, false, 0, &db, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(ing_collector(db, cpath, 0, NULL, err, sizeof(err)), OBS_EOK, "%s", err);
+	struct gl gl = {0};
+	cr_assert_eq(og_run(db, ZONE, INT64_MAX - 1, 35 * 1000000, on_g, on_v, &gl), OBS_EOK);
+	const og_glitch_t *g = NULL;
+	for (size_t i = 0; i < gl.n; i++) {
+		if (strcmp(gl.g[i].resolver, "unbound") == 0)
+			g = &gl.g[i];
+	}
+	cr_assert_not_null(g);
+	cr_assert_str_eq(g->kind, "lost-validation");
+	cr_assert_eq(g->lo, 2030000000);
+	cr_assert_eq(g->first_bad, 2040000000);
+	cr_assert_eq(g->last_bad, 2050000000);
+	cr_assert_eq(g->hi, 2060000000);
+	cr_assert(!g->excluded);
+	cr_assert_geq(g->cached_n, 1);
+	cr_assert_eq(g->cached[0].version_id, count(db, "SELECT id FROM version WHERE type = 1"));
+	bool broken_seen = false;
+	for (size_t i = 0; i < gl.n; i++) {
+		if (strcmp(gl.g[i].resolver, "broken") == 0) {
+			broken_seen = true;
+			cr_assert(gl.g[i].excluded);
+			cr_assert_str_eq(gl.g[i].kind, "lost-resolution");
+		}
+	}
+	cr_assert(broken_seen);
+	for (size_t i = 0; i < gl.vn; i++)
+		cr_assert_eq(gl.v[i].broken, strcmp(gl.v[i].resolver, "broken") == 0);
+	/* the JSON document carries the schema's required fields */
+	json_t *doc = rj_document(ZONE, 5, "glitches");
+	cr_assert_eq(rj_add_glitch(doc, g), OBS_EOK);
+	json_t *o = json_array_get(json_object_get(doc, "glitches"), 0);
+	static const char *const req[] = {"vantage",   "kind",     "qname", "lo",       "hi",
+					  "first_bad", "last_bad", "polls", "excluded", "cached"};
+	for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++)
+		cr_assert_not_null(json_object_get(o, req[i]), "missing %s", req[i]);
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "at")), "1970-01-01T00:00:00.000Z");
+	json_decref(doc);
+	an_db_close(db);
+}
