@@ -15,7 +15,7 @@
 #include "store.h"
 
 #define CAP_SNAPLEN 262144
-#define CAP_FILTER "port 53 or (ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44)"
+#define CAP_FILTER  "port 53 or (ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44)"
 
 typedef struct cap cap_t;
 

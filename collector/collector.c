@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture.h"
 #include "classify.h"
 #include "collector.h"
 #include "engine.h"
@@ -91,6 +92,7 @@ struct coll {
 	eng_target_t **ets; /* shared per address (rate limit per server) */
 	size_t ets_n;
 	struct event *commit_ev, *stats_ev, *sigint_ev, *sigterm_ev;
+	cap_t *cap; /* live capture, or NULL */
 	uint64_t outcomes[5];
 	uint64_t overruns;
 	uint64_t store_errors;
@@ -740,6 +742,9 @@ int coll_new(const obs_config_t *cfg, const coll_opts_t *opts, struct event_base
 			    obs_strerror(ret));
 		goto fail;
 	}
+	if (opts->iface && (ret = cap_open_live(base, opts->iface, c->store, cfg, clock,
+						cfg->stats_interval, log, &c->cap)) != OBS_EOK)
+		goto fail;
 	c->zones = calloc(cfg->zones_n, sizeof(*c->zones));
 	if (c->zones == NULL) {
 		ret = OBS_ENOMEM;
@@ -793,6 +798,7 @@ void coll_free(coll_t *c)
 	if (c == NULL)
 		return;
 	eng_free(c->eng); /* first: no more callbacks */
+	cap_free(c->cap);
 	for (size_t z = 0; z < c->zones_n; z++) {
 		struct coll_zone *zone = &c->zones[z];
 		for (size_t i = 0; i < zone->targets_n; i++) {
@@ -825,4 +831,41 @@ void coll_free(coll_t *c)
 		event_free(c->sigterm_ev);
 	store_close(c->store);
 	free(c);
+}
+
+int coll_read_capture(const obs_config_t *cfg, const char *db, const char *path,
+		      const obs_clock_t *clock, const obs_log_t *log)
+{
+	obs_store_t *store = NULL;
+	char err[300];
+	int ret = store_open(db, cfg->name, obs_clock_now(clock), &store, err, sizeof(err));
+	if (ret != OBS_EOK) {
+		obs_log_fmt(log, OBS_LOG_ERR, db, "cannot open the database: %s", err);
+		return ret;
+	}
+	cap_stats_t st;
+	ret = cap_read_file(path, store, cfg, obs_clock_now(clock), log, &st);
+	if (ret == OBS_EOK)
+		obs_log_fmt(
+		    log, OBS_LOG_INFO, path,
+		    "frames=%llu messages=%llu queries=%llu responses=%llu paired=%llu "
+		    "unanswered=%llu unmatched=%llu malformed=%llu truncated=%llu "
+		    "bad_header=%llu frag_reassembled=%llu frag_dropped=%llu tcp_gaps=%llu "
+		    "tcp_cut=%llu",
+		    (unsigned long long)st.dec.frames, (unsigned long long)st.dec.messages,
+		    (unsigned long long)st.pas.queries, (unsigned long long)st.pas.responses,
+		    (unsigned long long)st.pas.paired, (unsigned long long)st.pas.unanswered,
+		    (unsigned long long)st.pas.unmatched, (unsigned long long)st.pas.malformed,
+		    (unsigned long long)st.dec.truncated, (unsigned long long)st.dec.bad_header,
+		    (unsigned long long)st.dec.frag_reassembled,
+		    (unsigned long long)st.dec.frag_dropped, (unsigned long long)st.dec.tcp_gaps,
+		    (unsigned long long)st.dec.tcp_cut);
+	if (st.pas.store_errors) {
+		obs_log_fmt(log, OBS_LOG_ERR, db,
+			    "%llu passive observations could not be stored: %s",
+			    (unsigned long long)st.pas.store_errors, store_errmsg(store));
+		ret = OBS_ESQL;
+	}
+	store_close(store);
+	return ret;
 }

@@ -16,9 +16,15 @@
 typedef struct coll coll_t;
 
 typedef struct coll_opts {
-	bool once;      /* one round at every target, then stop */
-	const char *db; /* overrides the configured database path when not NULL */
+	bool once;         /* one round at every target, then stop */
+	const char *db;    /* overrides the configured database path when not NULL */
+	const char *iface; /* capture DNS live on this interface too (NULL: no capture) */
 } coll_opts_t;
+
+/* Read a capture file (pcap or pcapng) into the collector's database and return: the passive
+ * mode offline. Logs a summary line. */
+int coll_read_capture(const obs_config_t *cfg, const char *db, const char *path,
+		      const obs_clock_t *clock, const obs_log_t *log);
 
 /* Create a collector. cfg, clock and log are borrowed and must outlive it. The database is
  * opened here; on failure the reason is logged. */

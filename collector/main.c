@@ -14,7 +14,8 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: obs-collector run -c FILE [--db FILE] [--once] [-v|-q]\n"
+		"usage: obs-collector run -c FILE [--db FILE] [--once] [-i IFACE] [-v|-q]\n"
+		"       obs-collector run -c FILE [--db FILE] -r CAPTURE\n"
 		"       obs-collector check -c FILE\n"
 		"       obs-collector keys\n"
 		"\n"
@@ -25,6 +26,8 @@ static void usage(FILE *out)
 		"  -c, --config FILE   configuration (YAML)\n"
 		"      --db FILE       database path (overrides collector.db)\n"
 		"      --once          one round at every target, then exit\n"
+		"  -i, --interface IF  also capture DNS live on interface IF (passive mode)\n"
+		"  -r, --read FILE     read a pcap or pcapng capture into the database, then exit\n"
 		"  -v, --verbose       more log output (repeatable)\n"
 		"  -q, --quiet         errors only\n"
 		"  -V, --version       print the version\n"
@@ -45,11 +48,11 @@ int main(int argc, char **argv)
 	    {"once", no_argument, NULL, 'o'},         {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},        {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-	const char *config = NULL;
+	const char *config = NULL, *capture = NULL;
 	coll_opts_t opts = {0};
 	obs_log_t log = {.level = OBS_LOG_INFO, .out = NULL};
 	int ch;
-	while ((ch = getopt_long(argc, argv, "c:vqVh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:i:r:vqVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			config = optarg;
@@ -59,6 +62,12 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			opts.once = true;
+			break;
+		case 'i':
+			opts.iface = optarg;
+			break;
+		case 'r':
+			capture = optarg;
 			break;
 		case 'v':
 			log.level = log.level < OBS_LOG_DEBUG ? log.level + 1 : log.level;
@@ -97,8 +106,13 @@ int main(int argc, char **argv)
 		obs_config_free(cfg);
 		return 0;
 	}
-	struct event_base *base = event_base_new();
 	obs_clock_t clock = obs_clock_real();
+	if (capture) {
+		ret = coll_read_capture(cfg, opts.db ? opts.db : cfg->db, capture, &clock, &log);
+		obs_config_free(cfg);
+		return ret == OBS_EOK ? 0 : 1;
+	}
+	struct event_base *base = event_base_new();
 	coll_t *c = NULL;
 	if (base == NULL || coll_new(cfg, &opts, base, &clock, &log, &c) != OBS_EOK) {
 		if (base)

@@ -11,7 +11,7 @@
 #include "passive.h"
 #include "probe.h"
 
-#define PAS_BUCKETS 16384 /* power of two */
+#define PAS_BUCKETS     16384 /* power of two */
 #define PAS_SERIES_MEMO 100000
 
 struct pending {
@@ -52,9 +52,8 @@ int pas_new(obs_store_t *store, const obs_config_t *cfg, pas_t **out)
 	return OBS_EOK;
 }
 
-static uint64_t key_of(uint8_t family, const uint8_t *client, uint16_t cport,
-		       const uint8_t *server, uint16_t sport, uint16_t id, uint16_t qtype,
-		       const char *qname)
+static uint64_t key_of(uint8_t family, const uint8_t *client, uint16_t cport, const uint8_t *server,
+		       uint16_t sport, uint16_t id, uint16_t qtype, const char *qname)
 {
 	uint64_t h = 1469598103934665603u; /* FNV-1a over the tuple */
 	size_t alen = family == 6 ? 16 : 4;
@@ -135,9 +134,15 @@ static void record(pas_t *p, const struct pending *q, obs_usec_t t_resp, enum st
 	int64_t series, obs_id = 0;
 	int ret = series_of(p, q->family, q->client, q->server, q->sport, q->qname, q->qtype,
 			    q->flags, q->t, &series);
-	store_obs_t o = {.series_id = series, .t = q->t, .attempt = 0, .transport = q->transport,
-			 .status = st, .rtt = t_resp > 0 ? t_resp - q->t : -1, .ans = ans,
-			 .wire = wire, .wire_len = wire_len};
+	store_obs_t o = {.series_id = series,
+			 .t = q->t,
+			 .attempt = 0,
+			 .transport = q->transport,
+			 .status = st,
+			 .rtt = t_resp > 0 ? t_resp - q->t : -1,
+			 .ans = ans,
+			 .wire = wire,
+			 .wire_len = wire_len};
 	if (ret == OBS_EOK)
 		ret = store_observe(p->store, &o, &obs_id);
 	if (ret == OBS_EOK)
@@ -197,8 +202,8 @@ static void on_query(pas_t *p, const dec_msg_t *m, const ans_msg_t *h)
 		   (h->do_bit ? PROBE_DO : 0);
 	q->transport = m->transport;
 	snprintf(q->qname, sizeof(q->qname), "%s", h->qname);
-	q->key = key_of(q->family, q->client, q->cport, q->server, q->sport, q->id, q->qtype,
-			q->qname);
+	q->key =
+	    key_of(q->family, q->client, q->cport, q->server, q->sport, q->id, q->qtype, q->qname);
 	struct pending **b = &p->buckets[q->key & (PAS_BUCKETS - 1)];
 	q->next_hash = *b;
 	*b = q;
@@ -215,8 +220,8 @@ static void on_response(pas_t *p, const dec_msg_t *m, const ans_msg_t *h, const 
 {
 	p->st.responses++;
 	/* the client is the response's destination */
-	uint64_t key = key_of(m->family, m->dst, m->dport, m->src, m->sport, h->id, h->qtype,
-			      h->qname);
+	uint64_t key =
+	    key_of(m->family, m->dst, m->dport, m->src, m->sport, h->id, h->qtype, h->qname);
 	for (struct pending *q = p->buckets[key & (PAS_BUCKETS - 1)]; q; q = q->next_hash) {
 		if (q->key == key && q->family == m->family && q->cport == m->dport &&
 		    q->sport == m->sport && q->id == h->id && q->qtype == h->qtype &&
@@ -230,8 +235,13 @@ static void on_response(pas_t *p, const dec_msg_t *m, const ans_msg_t *h, const 
 		}
 	}
 	/* no query seen: stored as unmatched, at the response's time */
-	struct pending r = {.t = m->t, .family = m->family, .cport = m->dport, .sport = m->sport,
-			    .id = h->id, .qtype = h->qtype, .transport = m->transport,
+	struct pending r = {.t = m->t,
+			    .family = m->family,
+			    .cport = m->dport,
+			    .sport = m->sport,
+			    .id = h->id,
+			    .qtype = h->qtype,
+			    .transport = m->transport,
 			    .flags = ((h->flags & ANS_F_RD) ? PROBE_RD : 0) |
 				     ((h->flags & ANS_F_CD) ? PROBE_CD : 0)};
 	memcpy(r.client, m->dst, 16);

@@ -13,8 +13,8 @@
 #include "decode.h"
 #include "store.h"
 
-#define PAS_WINDOW_US (5 * OBS_USEC_PER_SEC) /* a query unanswered this long is stored as such */
-#define PAS_MAX_PENDING 65536                 /* queries awaiting a response */
+#define PAS_WINDOW_US   (5 * OBS_USEC_PER_SEC) /* a query unanswered this long is stored as such */
+#define PAS_MAX_PENDING 65536                  /* queries awaiting a response */
 
 typedef struct pas pas_t;
 

@@ -98,12 +98,12 @@ int store_counters(obs_store_t *s, obs_usec_t t, const char *const *names, const
 		   size_t n);
 
 /* Passive capture: the ports, response time and transport of a passive observation. */
-int store_passive_packet(obs_store_t *s, int64_t obs_id, uint16_t client_port,
-			 uint16_t server_port, obs_usec_t t_response, unsigned transport);
+int store_passive_packet(obs_store_t *s, int64_t obs_id, uint16_t client_port, uint16_t server_port,
+			 obs_usec_t t_response, unsigned transport);
 
 /* A capture source ("live:IFACE" or "file:PATH") starts; *id receives its id. */
-int store_capture_open(obs_store_t *s, const char *source, int linktype, int snaplen,
-		       obs_usec_t t, int64_t *id);
+int store_capture_open(obs_store_t *s, const char *source, int linktype, int snaplen, obs_usec_t t,
+		       int64_t *id);
 
 /* A capture source ends at t. */
 int store_capture_close(obs_store_t *s, int64_t id, obs_usec_t t);
