@@ -9,6 +9,7 @@
 #include "collector.h"
 #include "engine.h"
 #include "obs_err.h"
+#include "pcapw.h"
 #include "probe.h"
 #include "timefmt.h"
 
@@ -93,6 +94,7 @@ struct coll {
 	size_t ets_n;
 	struct event *commit_ev, *stats_ev, *sigint_ev, *sigterm_ev;
 	cap_t *cap; /* live capture, or NULL */
+	pw_t *pw;   /* -w FILE, or NULL */
 	uint64_t outcomes[5];
 	uint64_t overruns;
 	uint64_t store_errors;
@@ -581,6 +583,16 @@ static void on_result(void *arg, const eng_result_t *r)
 	}
 }
 
+static void on_tap(void *arg, obs_usec_t t, bool out, const obs_addr_t *local,
+		   const obs_addr_t *remote, unsigned transport, const uint8_t *msg, size_t len)
+{
+	coll_t *c = arg;
+	if (out)
+		pw_write(c->pw, t, local, remote, transport, msg, len);
+	else
+		pw_write(c->pw, t, remote, local, transport, msg, len);
+}
+
 /* ---- timers ---- */
 
 static bool all_done(const coll_t *c)
@@ -742,6 +754,13 @@ int coll_new(const obs_config_t *cfg, const coll_opts_t *opts, struct event_base
 			    obs_strerror(ret));
 		goto fail;
 	}
+	if (opts->write_pcap) {
+		if ((ret = pw_open(opts->write_pcap, &c->pw, err, sizeof(err))) != OBS_EOK) {
+			obs_log_fmt(log, OBS_LOG_ERR, opts->write_pcap, "cannot write: %s", err);
+			goto fail;
+		}
+		eng_set_tap(c->eng, on_tap, c);
+	}
 	if (opts->iface && (ret = cap_open_live(base, opts->iface, c->store, cfg, clock,
 						cfg->stats_interval, log, &c->cap)) != OBS_EOK)
 		goto fail;
@@ -799,6 +818,7 @@ void coll_free(coll_t *c)
 		return;
 	eng_free(c->eng); /* first: no more callbacks */
 	cap_free(c->cap);
+	pw_close(c->pw);
 	for (size_t z = 0; z < c->zones_n; z++) {
 		struct coll_zone *zone = &c->zones[z];
 		for (size_t i = 0; i < zone->targets_n; i++) {

@@ -16,9 +16,10 @@
 typedef struct coll coll_t;
 
 typedef struct coll_opts {
-	bool once;         /* one round at every target, then stop */
-	const char *db;    /* overrides the configured database path when not NULL */
-	const char *iface; /* capture DNS live on this interface too (NULL: no capture) */
+	bool once;              /* one round at every target, then stop */
+	const char *db;         /* overrides the configured database path when not NULL */
+	const char *iface;      /* capture DNS live on this interface too (NULL: no capture) */
+	const char *write_pcap; /* write the collector's own traffic to this pcap file */
 } coll_opts_t;
 
 /* Read a capture file (pcap or pcapng) into the collector's database and return: the passive

@@ -46,6 +46,7 @@ struct eng_sock {
 	struct event *ev;
 	eng_t *eng;
 	uint32_t inflight; /* queries waiting for an answer on this socket */
+	uint16_t port;     /* its local port */
 	uint16_t index;
 };
 
@@ -70,6 +71,8 @@ struct eng {
 	struct eng_sock socks[2 * ENG_SOCKS]; /* [0, ENG_SOCKS) IPv4, then IPv6 */
 
 	eng_target_t *ready_head, *ready_tail;
+	eng_tap_fn tap;
+	void *tap_arg;
 	bool draining;  /* inside drain(): submissions only enqueue */
 	bool deferring; /* inside a read or tick callback: drain once at its end */
 
@@ -311,6 +314,42 @@ static void pick_socks(eng_t *e)
 
 static void tcp_start(eng_t *e, uint32_t idx);
 
+/* Our source address towards t: what a connected UDP socket would use. */
+static const obs_addr_t *local_of(eng_target_t *t)
+{
+	if (!t->local_known) {
+		t->local_known = true;
+		memset(&t->local, 0, sizeof(t->local));
+		t->local.ss.ss_family = t->addr.ss.ss_family;
+		t->local.len = t->addr.len;
+		int fd = socket(t->addr.ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0) {
+			socklen_t l = sizeof(t->local.ss);
+			if (connect(fd, (const struct sockaddr *)&t->addr.ss, t->addr.len) == 0)
+				(void)getsockname(fd, (struct sockaddr *)&t->local.ss, &l);
+			close(fd);
+		}
+	}
+	return &t->local;
+}
+
+static void tap(eng_t *e, bool out, eng_target_t *t, uint16_t port, const obs_addr_t *remote,
+		unsigned transport, const uint8_t *msg, size_t len)
+{
+	obs_addr_t local = *local_of(t);
+	if (local.ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&local.ss)->sin6_port = htons(port);
+	else
+		((struct sockaddr_in *)&local.ss)->sin_port = htons(port);
+	e->tap(e->tap_arg, obs_clock_now(e->clock), out, &local, remote, transport, msg, len);
+}
+
+void eng_set_tap(eng_t *e, eng_tap_fn fn, void *arg)
+{
+	e->tap = fn;
+	e->tap_arg = arg;
+}
+
 static void flush(eng_t *e)
 {
 	size_t n = e->batch_n;
@@ -324,6 +363,11 @@ static void flush(eng_t *e)
 		int k = sendmmsg(e->socks[sock].fd, e->msgs + i, (unsigned)run, 0);
 		if (k < 0)
 			k = 0;
+		for (size_t j = i; e->tap && j < i + (size_t)k; j++) {
+			struct eng_slot *s = &e->slots[e->batch_slot[j]];
+			tap(e, true, s->req->target, e->socks[sock].port, &s->req->target->addr, 0,
+			    e->bufs[j], e->iov[j].iov_len);
+		}
 		/* the datagram at i + k failed (if any): fail it, retry the rest of the run */
 		if ((size_t)k < run) {
 			uint32_t idx = e->batch_slot[i + (size_t)k];
@@ -576,6 +620,12 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		struct eng_slot *s = &e->slots[idx];
+		if (e->tap) {
+			obs_addr_t remote = {.len = flen};
+			memcpy(&remote.ss, &from,
+			       flen < sizeof(remote.ss) ? flen : sizeof(remote.ss));
+			tap(e, false, s->req->target, sk->port, &remote, 0, e->rbuf, (size_t)len);
+		}
 		if (!same_addr(&from, flen, &s->req->target->addr) ||
 		    probe_match(&s->req->q, id, e->rbuf, (size_t)len) != OBS_EOK) {
 			s->saw |= SAW_MISMATCH;
@@ -624,6 +674,22 @@ static void tcp_read_cb(struct bufferevent *bev, void *arg)
 			s->saw |= SAW_MISMATCH;
 			e->st.spoofed++;
 			continue;
+		}
+		if (e->tap) {
+			struct sockaddr_storage ls;
+			socklen_t ll = sizeof(ls);
+			uint16_t lport = 0;
+			if (getsockname(bufferevent_getfd(bev), (struct sockaddr *)&ls, &ll) == 0)
+				lport = ntohs(ls.ss_family == AF_INET6
+						  ? ((struct sockaddr_in6 *)&ls)->sin6_port
+						  : ((struct sockaddr_in *)&ls)->sin_port);
+			uint8_t q[PROBE_MAX_QUERY];
+			memcpy(q, s->req->q.wire, s->req->q.len);
+			probe_set_id(q, s->id);
+			tap(e, true, s->req->target, lport, &s->req->target->addr, 1, q,
+			    s->req->q.len);
+			tap(e, false, s->req->target, lport, &s->req->target->addr, 1, e->rbuf,
+			    mlen);
 		}
 		if (deliver(e, idx, e->rbuf, mlen)) {
 			drain(e);
@@ -729,6 +795,16 @@ static int open_sock(eng_t *e, size_t i)
 		int on = 1;
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
 	}
+	struct sockaddr_storage any = {.ss_family = (sa_family_t)family};
+	socklen_t alen =
+	    family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	if (bind(fd, (struct sockaddr *)&any, alen) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&any, &alen) != 0) {
+		close(fd);
+		return OBS_ENET; /* the kernel picks a random free port */
+	}
+	sk->port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&any)->sin6_port
+					    : ((struct sockaddr_in *)&any)->sin_port);
 	sk->ev = event_new(e->base, fd, EV_READ | EV_PERSIST, udp_read_cb, sk);
 	if (sk->ev == NULL || event_add(sk->ev, NULL) != 0) {
 		close(fd);

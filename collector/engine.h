@@ -30,6 +30,8 @@ typedef struct eng_target {
 	size_t queued;
 	bool in_ready;
 	struct eng_target *ready_next;
+	obs_addr_t local; /* our source address towards it (for the tap), found on first use */
+	bool local_known;
 } eng_target_t;
 
 /* One question to one target. Owned by the caller; the engine holds it from eng_submit()
@@ -60,6 +62,12 @@ typedef struct eng_result {
 } eng_result_t;
 
 typedef void (*eng_result_fn)(void *arg, const eng_result_t *r);
+
+/* Sees every DNS message the engine sends (out) or receives, with both ends' addresses and
+ * ports (for -w FILE). The message is valid during the call only. */
+typedef void (*eng_tap_fn)(void *arg, obs_usec_t t, bool out, const obs_addr_t *local,
+			   const obs_addr_t *remote, unsigned transport, const uint8_t *msg,
+			   size_t len);
 
 typedef struct eng_stats {
 	uint64_t sent, answered, timeout, neterr, truncated, malformed, mismatched, dropped;
@@ -92,6 +100,9 @@ int eng_submit(eng_t *e, eng_req_t *r);
 void eng_cancel_target(eng_t *e, eng_target_t *t);
 
 void eng_get_stats(const eng_t *e, eng_stats_t *out);
+
+/* Install (or with NULL remove) the tap. */
+void eng_set_tap(eng_t *e, eng_tap_fn fn, void *arg);
 
 /* True when nothing is in flight or queued. */
 bool eng_idle(const eng_t *e);

@@ -13,26 +13,28 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: obs-collector run -c FILE [--db FILE] [--once] [-i IFACE] [-v|-q]\n"
-		"       obs-collector run -c FILE [--db FILE] -r CAPTURE\n"
-		"       obs-collector check -c FILE\n"
-		"       obs-collector keys\n"
-		"\n"
-		"  run     poll every server and resolver of the configured zones into SQLite\n"
-		"  check   validate the configuration; problems as file:line:key: problem\n"
-		"  keys    list every configuration key with its type and default\n"
-		"\n"
-		"  -c, --config FILE   configuration (YAML)\n"
-		"      --db FILE       database path (overrides collector.db)\n"
-		"      --once          one round at every target, then exit\n"
-		"  -i, --interface IF  also capture DNS live on interface IF (passive mode)\n"
-		"  -r, --read FILE     read a pcap or pcapng capture into the database, then exit\n"
-		"  -v, --verbose       more log output (repeatable)\n"
-		"  -q, --quiet         errors only\n"
-		"  -V, --version       print the version\n"
-		"  -h, --help          this text\n"
-		"Exit codes: 0 ok, 1 runtime error, 2 usage or configuration error.\n");
+	fprintf(
+	    out,
+	    "usage: obs-collector run -c FILE [--db FILE] [--once] [-i IFACE] [-w FILE] [-v|-q]\n"
+	    "       obs-collector run -c FILE [--db FILE] -r CAPTURE\n"
+	    "       obs-collector check -c FILE\n"
+	    "       obs-collector keys\n"
+	    "\n"
+	    "  run     poll every server and resolver of the configured zones into SQLite\n"
+	    "  check   validate the configuration; problems as file:line:key: problem\n"
+	    "  keys    list every configuration key with its type and default\n"
+	    "\n"
+	    "  -c, --config FILE   configuration (YAML)\n"
+	    "      --db FILE       database path (overrides collector.db)\n"
+	    "      --once          one round at every target, then exit\n"
+	    "  -i, --interface IF  also capture DNS live on interface IF (passive mode)\n"
+	    "  -r, --read FILE     read a pcap or pcapng capture into the database, then exit\n"
+	    "  -w, --write FILE    write the collector's own queries and answers to a pcap file\n"
+	    "  -v, --verbose       more log output (repeatable)\n"
+	    "  -q, --quiet         errors only\n"
+	    "  -V, --version       print the version\n"
+	    "  -h, --help          this text\n"
+	    "Exit codes: 0 ok, 1 runtime error, 2 usage or configuration error.\n");
 }
 
 static void report(void *arg, const char *file, int line, const char *key, const char *problem)
@@ -52,7 +54,7 @@ int main(int argc, char **argv)
 	coll_opts_t opts = {0};
 	obs_log_t log = {.level = OBS_LOG_INFO, .out = NULL};
 	int ch;
-	while ((ch = getopt_long(argc, argv, "c:i:r:vqVh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:i:r:w:vqVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			config = optarg;
@@ -68,6 +70,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			capture = optarg;
+			break;
+		case 'w':
+			opts.write_pcap = optarg;
 			break;
 		case 'v':
 			log.level = log.level < OBS_LOG_DEBUG ? log.level + 1 : log.level;

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Acceptance of the analyzer on the recorded datasets (datasets/*/): every failure window the
+# testbed's probes observed at a resolver (failures.json; at least MIN_PROBES probes of 0.5 s,
+# since the collector polls each second) must appear as an observed glitch of that vantage
+# (obs-analyzer glitches --json) overlapping it, within one poll period. Correct forms must
+# give no glitch at an in-scope vantage. Ends with "N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+
+AN=${AN:-build/san/obs-analyzer}
+MIN_PROBES=${MIN_PROBES:-4}
+T=$(mktemp -d /tmp/obs-accept.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+
+secs() { jq -r "$1 | if . == null then \"null\" else sub(\"\\\\.[0-9]+Z$\"; \"Z\") | fromdateiso8601 end"; }
+
+n=0
+for d in datasets/*/; do
+	d=${d%/}
+	[ -f "$d/collector.db" ] && [ -f "$d/failures.json" ] && [ -f "$d/truth.json" ] || continue
+	n=$((n + 1))
+	run=$(basename "$d")
+	rm -f "$T"/an.db*
+	if ! "$AN" ingest --db "$T/an.db" "$d/collector.db" >"$T/ingest.log" 2>&1; then
+		fail "$run: ingest" "$(tail -2 "$T/ingest.log")"
+		continue
+	fi
+	end=$(jq -r .end "$d/truth.json")
+	"$AN" glitches --db "$T/an.db" --zone example.lab. --json --at "$end" >"$T/g.json" 2>"$T/g.err"
+	if ! jq -e '.glitches' "$T/g.json" >/dev/null 2>&1; then
+		fail "$run: glitches --json" "$(head -c 300 "$T/g.err")"
+		continue
+	fi
+	form=$(jq -r .form "$d/truth.json")
+	oos=$(jq -r '[.out_of_scope[]?.resolver] | join(" ")' "$d/truth.json")
+	# every observed failure window of enough probes must be matched
+	while IFS=$'\t' read -r res from until count; do
+		[ "$count" -ge "$MIN_PROBES" ] || continue
+		f=$(echo "\"$from\"" | secs .)
+		u=$(echo "\"$until\"" | secs .)
+		hit=$(jq --arg r "$res" --argjson f "$f" --arg u "$u" '
+			def s: if . == null then null else sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601 end;
+			[.glitches[] | select(.resolver == $r and .qname == "www.example.lab." and .qtype == 1)
+			 | select((.first_bad | s) <= (if $u == "null" then 1e12 else ($u | tonumber) + 1 end)
+				  and ((.hi | s) // 1e12) >= $f - 1)] | length' "$T/g.json")
+		if [ "${hit:-0}" -ge 1 ]; then
+			pass "$run: $res failure from $from ($count probes) is an observed glitch"
+		else
+			fail "$run: $res failure from $from ($count probes)" "no overlapping observed glitch"
+		fi
+	done < <(jq -r '.resolvers | to_entries[] | .key as $r | .value.failures[]? |
+		[$r, .from, (.until // "null"), .count] | @tsv' "$d/failures.json")
+	if [ "$form" = correct ]; then
+		bad=$(jq -r --arg oos " $oos " '[.glitches[] | select(.qname == "www.example.lab." and (.excluded | not))
+			| select(($oos | contains(" " + .resolver + " ")) | not) | .resolver] | unique | join(",")' "$T/g.json")
+		check_eq "$run: no observed glitch at an in-scope vantage" "" "$bad"
+	fi
+done
+[ "$n" -gt 0 ] || fail "datasets" "no recorded dataset in datasets/ (run datasets/record.sh)"
+summary
