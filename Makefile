@@ -115,7 +115,7 @@ check: deps
 # everything: check plus integration tests against real servers and resolvers
 test: deps
 	@$(MAKE) --no-print-directory build build-san format-check
-	@tests/run-suites.sh unit integration testbed
+	@tests/run-suites.sh unit integration testbed acceptance
 
 integration: deps
 	@$(MAKE) --no-print-directory build build-san
@@ -125,6 +125,7 @@ bench: deps
 	@$(MAKE) --no-print-directory build build/bench/collector-bench
 	@tests/bench/collector-vs-dnsperf.sh
 	@tests/bench/analyzer-replay.sh
+	@tests/bench/passive-vs-tshark.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory build

@@ -58,9 +58,10 @@ for run in "${RUNS[@]}"; do
 	CP=""
 	mv "$dir/run/truth.json" "$dir/run/failures.json" "$dir/run/resolvers.tsv" "$dir/"
 	rm -rf "$dir/run"
-	sqlite3 "$dir/collector.db" "PRAGMA wal_checkpoint(TRUNCATE); VACUUM;"
+	sqlite3 "$dir/collector.db" "PRAGMA wal_checkpoint(TRUNCATE); VACUUM;" >/dev/null
 	rm -f "$dir/collector.db-wal" "$dir/collector.db-shm"
 	printf '   %s: %s observations, %s KB\n' "$dir" \
 		"$(sqlite3 "$dir/collector.db" 'SELECT count(*) FROM observation')" \
 		"$(($(stat -c %s "$dir/collector.db") / 1024))"
+	gzip -9 -f "$dir/collector.db"
 done

@@ -48,6 +48,10 @@ for suite in "$@"; do
 		timeout 900 tests/integration/run.sh 2>&1 | tee "$log"
 		add_plain "$log" integration
 		;;
+	acceptance)
+		timeout 600 tests/acceptance/run.sh 2>&1 | tee "$log"
+		add_plain "$log" acceptance
+		;;
 	testbed)
 		if [ -x tests/testbed/run-tests.sh ]; then
 			timeout 900 tests/testbed/run-tests.sh 2>&1 | tee "$log"

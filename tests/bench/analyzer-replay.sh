@@ -2,25 +2,36 @@
 # SPDX-License-Identifier: MIT
 # Analyzer replay benchmark: ingest + findings over a collector database, against the rate at
 # which the sqlite3 command line scans the same database's observations. Medians of 3 runs.
-# Usage: tests/bench/analyzer-replay.sh [COLLECTOR.db]  (default: the newest datasets/*.db)
+# Usage: tests/bench/analyzer-replay.sh [COLLECTOR.db]  (default: the largest recorded dataset)
 # Target: replay rate >= 0.25 x the sqlite3 scan rate.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-db=${1:-$(ls -t datasets/*.db 2>/dev/null | head -1 || true)}
-if [ -z "$db" ] || [ ! -f "$db" ]; then
-	echo "analyzer-replay: no collector database (pass one, or record one into datasets/); skipped"
-	exit 0
+T=$(mktemp -d /tmp/obs-anbench.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+db=${1:-}
+if [ -z "$db" ]; then
+	gz=$(ls -S datasets/*/collector.db.gz 2>/dev/null | head -1 || true)
+	if [ -z "$gz" ]; then
+		echo "analyzer-replay: no collector database (pass one, or run datasets/record.sh); skipped"
+		exit 0
+	fi
+	gzip -dc "$gz" >"$T/c.db"
+	db=$T/c.db
 fi
 rows=$(sqlite3 "$db" 'SELECT count(*) FROM observation')
-median() { sort -n | sed -n 2p; }
+now() { date +%s.%N; }
+median() { sort -g | sed -n 2p; }
 t_scan=$(for i in 1 2 3; do
-	s=$(date +%s.%N); sqlite3 "$db" 'SELECT sum(t), sum(status), sum(coalesce(version_id,0)) FROM observation' >/dev/null
-	echo "$(date +%s.%N) - $s" | bc; done | median)
+	s=$(now)
+	sqlite3 "$db" 'SELECT sum(t), sum(status), sum(coalesce(version_id,0)) FROM observation' >/dev/null
+	awk -v a="$s" -v b="$(now)" 'BEGIN {print b - a}'
+done | median)
 t_an=$(for i in 1 2 3; do
-	a=$(mktemp -u /tmp/obs-bench-XXXXXX.db)
-	s=$(date +%s.%N); bin/obs-analyzer ingest --db "$a" "$db" >/dev/null
-	bin/obs-analyzer findings --db "$a" >/dev/null
-	echo "$(date +%s.%N) - $s" | bc; rm -f "$a" "$a"-wal "$a"-shm; done | median)
-ratio=$(echo "scale=3; $t_scan / $t_an" | bc)
-echo "analyzer-replay: $rows observations; sqlite3 scan ${t_scan}s, ingest+findings ${t_an}s;" \
-	"replay rate = ${ratio} x scan rate (target >= 0.25)"
+	rm -f "$T"/an.db*
+	s=$(now)
+	bin/obs-analyzer ingest --db "$T/an.db" "$db" >/dev/null
+	bin/obs-analyzer findings --db "$T/an.db" >/dev/null
+	awk -v a="$s" -v b="$(now)" 'BEGIN {print b - a}'
+done | median)
+awk -v r="$rows" -v s="$t_scan" -v a="$t_an" 'BEGIN {
+	printf "analyzer-replay: %d observations; sqlite3 scan %.3f s, ingest+findings %.3f s; replay rate = %.3f x scan rate (goal >= 0.25)\n", r, s, a, s / a }'
