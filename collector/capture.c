@@ -6,7 +6,7 @@
 #include "capture.h"
 #include "obs_err.h"
 
-#define CAP_BUFFER  (16 << 20)
+#define CAP_BUFFER  (64 << 20)
 #define CAP_POLL_US 100000 /* dispatch even without readiness (libpcap #364, #380) */
 
 struct cap {
@@ -122,11 +122,18 @@ int cap_read_file(const char *path, obs_store_t *store, const obs_config_t *cfg,
 
 /* ---- live ---- */
 
-static void dispatch(cap_t *c)
+/* Read what the kernel holds: pcap_dispatch() hands over at most one buffer (block) per call,
+ * so call it until it has nothing more, at most `rounds` times (the loop has other work). */
+static void dispatch(cap_t *c, int rounds)
 {
-	int n = pcap_dispatch(c->pcap, -1, on_packet, (u_char *)c->dec);
-	if (n == PCAP_ERROR)
-		obs_log_fmt(c->log, OBS_LOG_WARN, c->iface, "capture: %s", pcap_geterr(c->pcap));
+	for (int i = 0; i < rounds; i++) {
+		int n = pcap_dispatch(c->pcap, -1, on_packet, (u_char *)c->dec);
+		if (n == PCAP_ERROR)
+			obs_log_fmt(c->log, OBS_LOG_WARN, c->iface, "capture: %s",
+				    pcap_geterr(c->pcap));
+		if (n <= 0)
+			break;
+	}
 	pas_expire(c->pas, obs_clock_now(c->clock));
 }
 
@@ -134,7 +141,7 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	dispatch(arg);
+	dispatch(arg, 8);
 }
 
 static void stats_window(cap_t *c, obs_usec_t now)
@@ -162,7 +169,7 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	dispatch(arg);
+	dispatch(arg, 8);
 }
 
 static void stats_cb(evutil_socket_t fd, short what, void *arg)
@@ -259,7 +266,7 @@ void cap_free(cap_t *c)
 	if (c == NULL)
 		return;
 	if (c->pcap && c->dec) {
-		dispatch(c);
+		dispatch(c, 1 << 20); /* everything still in the kernel's buffer */
 		obs_usec_t now = obs_clock_now(c->clock);
 		stats_window(c, now);
 		dec_finish(c->dec);

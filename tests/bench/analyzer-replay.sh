@@ -23,7 +23,7 @@ now() { date +%s.%N; }
 median() { sort -g | sed -n 2p; }
 t_scan=$(for i in 1 2 3; do
 	s=$(now)
-	sqlite3 "$db" 'SELECT sum(t), sum(status), sum(coalesce(version_id,0)) FROM observation' >/dev/null
+	sqlite3 "$db" 'SELECT total(t), total(status), total(coalesce(version_id, 0)) FROM observation' >/dev/null
 	awk -v a="$s" -v b="$(now)" 'BEGIN {print b - a}'
 done | median)
 t_an=$(for i in 1 2 3; do

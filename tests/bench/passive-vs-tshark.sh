@@ -11,7 +11,7 @@ T=$(mktemp -d /tmp/obs-pbench.XXXXXX)
 NSDP=""
 cleanup() {
 	[ -n "$NSDP" ] && kill "$NSDP" 2>/dev/null
-	rm -rf "$T"
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
 COPIES=${BENCH_COPIES:-300}
@@ -44,7 +44,7 @@ S=$(printf '%s\n' "${theirs[@]}" | median)
 awk -v f="$frames" -v o="$O" -v s="$S" 'BEGIN {
 	printf "offline: %d frames; obs-collector -r %.0f frames/s (decoded, paired, stored), tshark %.0f frames/s; ratio %.2f (goal >= 2)\n", f, f / o, f / s, s / o }'
 
-# live: dnsperf at 20,000 q/s to NSD on 127.0.2.5, captured on lo
+# live: dnsperf at 20,000 q/s to NSD on 127.0.2.5 (port 53: the capture filter), captured on lo
 mkdir -p "$T"/{keys,zones,run}
 W=$T
 gen_key ksk example.lab. -k
@@ -54,7 +54,7 @@ printf '$TTL 300\nexample.lab. IN SOA ns.example.lab. h.example.lab. 1 10 10 600
 sign_zone example.lab. "$T/zones/e.zone" "$T/keys/ksk" "$T/keys/zsk"
 cat >"$T/nsd.conf" <<C
 server:
-	ip-address: 127.0.2.5@5399
+	ip-address: 127.0.2.5@53
 	username: ""
 	chroot: ""
 	database: ""
@@ -74,26 +74,27 @@ zone:
 C
 nsd -d -c "$T/nsd.conf" >/dev/null 2>&1 &
 NSDP=$!
-wait_until 10 bash -c "dig +time=1 +tries=1 -p 5399 @127.0.2.5 example.lab SOA | grep -q NOERROR"
+wait_until 10 bash -c "dig +time=1 +tries=1 @127.0.2.5 example.lab SOA | grep -q NOERROR"
 cat >"$T/l.yaml" <<C
 collector: { name: live, db: $T/l.db, stats-interval: 1s }
 defaults: { poll: 10s }
 zones:
   - name: example.lab.
-    parent-servers: ['127.0.2.5@5399']
+    parent-servers: [127.0.2.5]
     providers: { x: { ns: [ns.example.lab.] } }
-    ns-addresses: { ns.example.lab.: ['127.0.2.5@5399'] }
+    ns-addresses: { ns.example.lab.: [127.0.2.5] }
 C
 bin/obs-collector run -c "$T/l.yaml" -i lo -q &
 CP=$!
-wait_until 10 bash -c "[ -s $T/l.db ]"
+wait_until 10 bash -c "[ \"\$(sqlite3 $T/l.db 'SELECT count(*) FROM capture' 2>/dev/null)\" = 1 ]"
 printf 'www.example.lab A\nexample.lab DNSKEY\n' >"$T/q"
-dnsperf -s 127.0.2.5 -p 5399 -d "$T/q" -Q 20000 -l 10 -c 4 >"$T/dp.log" 2>&1
+dnsperf -s 127.0.2.5 -d "$T/q" -Q 20000 -l 10 -c 4 >"$T/dp.log" 2>&1
 sleep 2
 kill -TERM $CP
 wait $CP
 sent=$(awk '/Queries sent:/ {print $3}' "$T/dp.log")
-awk -v s="$sent" -v r="$(sqlite3 "$T/l.db" "SELECT coalesce(sum(received), 0) FROM capture_stats")" \
+done_=$(awk '/Queries completed:/ {print $3}' "$T/dp.log")
+awk -v s="$sent" -v c="$done_" -v r="$(sqlite3 "$T/l.db" "SELECT coalesce(sum(received), 0) FROM capture_stats")" \
 	-v d="$(sqlite3 "$T/l.db" "SELECT coalesce(sum(dropped + ifdropped), 0) FROM capture_stats")" \
 	-v p="$(sqlite3 "$T/l.db" "SELECT count(*) FROM observation o JOIN series s ON s.id = o.series_id JOIN target t ON t.id = s.target_id WHERE t.kind = 'passive' AND o.status = 0")" \
-	'BEGIN { printf "live: dnsperf sent %d queries in 10 s (20,000/s); capture received %d packets, dropped %d (goal 0), stored %d answered pairs\n", s, r, d, p }'
+	'BEGIN { printf "live: dnsperf sent %d queries in 10 s (20,000/s), %d answered; capture received %d packets, dropped %d (goal 0), stored %d answered pairs\n", s, c, r, d, p }'
