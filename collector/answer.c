@@ -488,3 +488,37 @@ void ans_summary_clear(ans_summary_t *s)
 	free(s->ver.rrsig);
 	summary_init(s);
 }
+
+void ans_brief_save(ans_brief_t *b, const ans_summary_t *s)
+{
+	b->rcode = s->rcode;
+	b->flags = s->flags;
+	b->ede_n = s->ede_n;
+	memcpy(b->ede, s->ede, sizeof(b->ede));
+	b->capped = s->capped;
+	b->ver = s->ver;
+	b->ver.rdata = NULL;
+	b->ver.rrsig = NULL;
+}
+
+void ans_brief_load(const ans_brief_t *b, ans_summary_t *s)
+{
+	summary_init(s);
+	s->rcode = b->rcode;
+	s->flags = b->flags;
+	s->ede_n = b->ede_n;
+	memcpy(s->ede, b->ede, sizeof(s->ede));
+	s->capped = b->capped;
+	s->ver = b->ver;
+}
+
+void ans_wire_hash(const uint8_t *wire, size_t len, uint8_t out[ANS_HASH_LEN])
+{
+	static const uint8_t zero_id[2] = {0, 0};
+	ldns_sha256_CTX ctx;
+	ldns_sha256_init(&ctx);
+	ldns_sha256_update(&ctx, zero_id, len < 2 ? len : 2);
+	if (len > 2)
+		ldns_sha256_update(&ctx, wire + 2, len - 2);
+	ldns_sha256_final(out, &ctx);
+}

@@ -77,6 +77,26 @@ typedef struct ans_msg {
  * ans_parse(); release it with ans_summary_clear(). */
 int ans_parse_msg(const uint8_t *wire, size_t len, ans_msg_t *m, ans_summary_t *out);
 
+/* What a repeated answer needs again: the summary without the version's blobs and without
+ * the discovery lists. A byte-identical response (ID aside) parses to the same summary, so a
+ * poll that gets the same bytes as last time skips ldns (the engine's fast path). */
+typedef struct ans_brief {
+	uint8_t rcode;
+	uint16_t flags;
+	uint16_t ede[ANS_MAX_EDE];
+	uint8_t ede_n;
+	bool capped;
+	ans_version_t ver; /* rdata and rrsig are NULL */
+} ans_brief_t;
+
+void ans_brief_save(ans_brief_t *b, const ans_summary_t *s);
+
+/* Fill s from b (no owned buffers: ans_summary_clear(s) is a no-op on them). */
+void ans_brief_load(const ans_brief_t *b, ans_summary_t *s);
+
+/* SHA-256 of a response with its two ID bytes taken as zero (wire identity). */
+void ans_wire_hash(const uint8_t *wire, size_t len, uint8_t out[ANS_HASH_LEN]);
+
 /* Free what ans_parse allocated; the summary becomes empty. NULL is a no-op. */
 void ans_summary_clear(ans_summary_t *s);
 

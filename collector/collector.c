@@ -197,6 +197,9 @@ static struct coll_series *add_series(struct coll_target *t, const char *qname, 
 	s->req.timeout = t->zone->cfg->timing.timeout;
 	s->req.retries = (unsigned)t->zone->cfg->timing.retries;
 	s->req.user = s;
+	/* discovery reads NS names and addresses from every answer of these */
+	s->req.full_parse =
+	    strcmp(role, "referral") == 0 || strcmp(role, "ns") == 0 || strcmp(role, "addr") == 0;
 	t->series[t->series_n++] = s;
 	return s;
 }
@@ -548,7 +551,8 @@ static void on_result(void *arg, const eng_result_t *r)
 			 .rtt = r->rtt,
 			 .ans = r->ans,
 			 .wire = r->wire,
-			 .wire_len = r->wire_len};
+			 .wire_len = r->wire_len,
+			 .wire_hash = r->wire_hash};
 	int64_t obs_id = 0;
 	if (store_observe(c->store, &o, &obs_id) != OBS_EOK)
 		store_failed(c, "observation");
@@ -656,6 +660,7 @@ static void stats_cb(evutil_socket_t fd, short what, void *arg)
 	    {"lost", c->outcomes[OUT_LOST]},
 	    {"overruns", c->overruns},
 	    {"rotations", st.rotations},
+	    {"fast", st.fast},
 	    {"targets", active},
 	    {"store_errors", c->store_errors},
 	};
@@ -825,6 +830,7 @@ void coll_free(coll_t *c)
 			struct coll_target *t = zone->targets[i];
 			for (size_t k = 0; k < t->series_n; k++) {
 				probe_free(&t->series[k]->req.q);
+				eng_req_clear(&t->series[k]->req);
 				free(t->series[k]);
 			}
 			free(t->series);

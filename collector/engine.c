@@ -73,8 +73,9 @@ struct eng {
 	eng_target_t *ready_head, *ready_tail;
 	eng_tap_fn tap;
 	void *tap_arg;
-	bool draining;  /* inside drain(): submissions only enqueue */
-	bool deferring; /* inside a read or tick callback: drain once at its end */
+	const uint8_t *emit_hash; /* the wire hash of the answer being emitted, or NULL */
+	bool draining;            /* inside drain(): submissions only enqueue */
+	bool deferring;           /* inside a read or tick callback: drain once at its end */
 
 	/* datagrams built by drain() and sent together by flush() */
 	struct mmsghdr msgs[ENG_BATCH];
@@ -230,6 +231,8 @@ static void emit(eng_t *e, eng_req_t *r, enum store_status status, unsigned tran
 		 obs_usec_t rtt, const ans_summary_t *ans, const uint8_t *wire, size_t wire_len,
 		 bool final)
 {
+	const uint8_t *wire_hash = e->emit_hash;
+	e->emit_hash = NULL;
 	switch (status) {
 	case ST_ANSWERED:
 		e->st.answered++;
@@ -257,7 +260,8 @@ static void emit(eng_t *e, eng_req_t *r, enum store_status status, unsigned tran
 	}
 	if (final)
 		r->busy = false;
-	eng_result_t res = {.req = r,
+	eng_result_t res = {.wire_hash = wire_hash,
+			    .req = r,
 			    .status = status,
 			    .attempt = r->attempt,
 			    .transport = transport,
@@ -554,22 +558,30 @@ static bool deliver(eng_t *e, uint32_t idx, const uint8_t *msg, size_t len)
 		s->saw |= SAW_MALFORMED;
 		return false;
 	}
+	uint8_t hash[ANS_HASH_LEN];
+	ans_wire_hash(msg, len, hash);
 	ans_summary_t ans;
-	char qname[256];
-	/* the question name in presentation form, for matching RRsets */
-	size_t pos = 12, o = 0;
-	while (pos < 12u + r->q.qname_len && r->q.wire[pos] != 0) {
-		uint8_t l = r->q.wire[pos++];
-		for (uint8_t i = 0; i < l && o + 5 < sizeof(qname); i++, pos++)
-			qname[o++] = (char)r->q.wire[pos];
-		qname[o++] = '.';
-	}
-	if (o == 0)
-		qname[o++] = '.';
-	qname[o] = '\0';
-	if (ans_parse(msg, len, qname, r->q.qtype, &ans) != OBS_EOK) {
-		s->saw |= SAW_MALFORMED;
-		return false;
+	bool fast = r->last && !r->full_parse && memcmp(hash, r->last->hash, sizeof(hash)) == 0;
+	if (fast) {
+		ans_brief_load(&r->last->brief, &ans);
+		e->st.fast++;
+	} else {
+		char qname[256];
+		/* the question name in presentation form, for matching RRsets */
+		size_t pos = 12, o = 0;
+		while (pos < 12u + r->q.qname_len && r->q.wire[pos] != 0) {
+			uint8_t l = r->q.wire[pos++];
+			for (uint8_t i = 0; i < l && o + 5 < sizeof(qname); i++, pos++)
+				qname[o++] = (char)r->q.wire[pos];
+			qname[o++] = '.';
+		}
+		if (o == 0)
+			qname[o++] = '.';
+		qname[o] = '\0';
+		if (ans_parse(msg, len, qname, r->q.qtype, &ans) != OBS_EOK) {
+			s->saw |= SAW_MALFORMED;
+			return false;
+		}
 	}
 	obs_usec_t rtt = obs_mono_now() - s->sent_mono;
 	obs_usec_t t = s->sent_real;
@@ -581,10 +593,21 @@ static bool deliver(eng_t *e, uint32_t idx, const uint8_t *msg, size_t len)
 		tcp_start(e, idx);
 		return true;
 	}
+	if (!fast && !r->full_parse && (r->last || (r->last = malloc(sizeof(*r->last))))) {
+		ans_brief_save(&r->last->brief, &ans);
+		memcpy(r->last->hash, hash, sizeof(hash));
+	}
 	slot_release(e, idx);
+	e->emit_hash = hash;
 	emit(e, r, ST_ANSWERED, transport, t, rtt, &ans, msg, len, true);
 	ans_summary_clear(&ans);
 	return true;
+}
+
+void eng_req_clear(eng_req_t *r)
+{
+	free(r->last);
+	r->last = NULL;
 }
 
 static bool same_addr(const struct sockaddr_storage *from, socklen_t flen, const obs_addr_t *a)

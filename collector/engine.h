@@ -19,6 +19,12 @@
 typedef struct eng eng_t;
 typedef struct eng_req eng_req_t;
 
+/* A request's last complete answer: its wire hash and brief (allocated on the first one). */
+struct eng_last {
+	uint8_t hash[ANS_HASH_LEN];
+	ans_brief_t brief;
+};
+
 /* A server (or resolver) address; shared by every request sent to it. Owned by the caller;
  * must outlive the engine's use of it. Initialise with eng_target_init(). */
 typedef struct eng_target {
@@ -42,11 +48,16 @@ struct eng_req {
 	obs_usec_t timeout;
 	unsigned retries;
 	void *user;
+	bool full_parse; /* never take the fast path (the caller needs NS names and addresses) */
 	/* engine state */
 	unsigned attempt;
 	bool busy;
 	eng_req_t *next;
+	struct eng_last *last; /* the last complete answer (fast path), owned; eng_req_clear() */
 };
+
+/* Free what the engine keeps in a request (its last answer). */
+void eng_req_clear(eng_req_t *r);
 
 typedef struct eng_result {
 	eng_req_t *req;
@@ -57,6 +68,7 @@ typedef struct eng_result {
 	obs_usec_t rtt;           /* -1 when there was no answer */
 	const ans_summary_t *ans; /* parsed answer or NULL; valid during the callback only */
 	const uint8_t *wire;      /* raw answer or NULL; valid during the callback only */
+	const uint8_t *wire_hash; /* ans_wire_hash() of wire, or NULL */
 	size_t wire_len;
 	bool final; /* no further attempt follows for this request */
 } eng_result_t;
@@ -75,6 +87,7 @@ typedef struct eng_stats {
 	uint64_t spoofed;   /* datagrams with our ID from the wrong address or question */
 	uint64_t tcp;       /* TCP attempts */
 	uint64_t rotations; /* sockets reopened on a new random port */
+	uint64_t fast;      /* answers identical to the previous one: not parsed again */
 	uint64_t inflight;  /* now */
 	uint64_t queued;    /* now */
 } eng_stats_t;

@@ -457,17 +457,15 @@ int store_series(obs_store_t *s, int64_t target_id, const char *qname, uint16_t 
 	return OBS_EOK;
 }
 
-static int wire_id(obs_store_t *s, const uint8_t *wire, size_t len, int64_t *id)
+static int wire_id(obs_store_t *s, const uint8_t *wire, size_t len, const uint8_t *known,
+		   int64_t *id)
 {
-	/* hash with the ID bytes zeroed, without copying unless the wire is new */
-	static const uint8_t zero_id[2] = {0, 0};
+	/* hashed with the ID bytes zeroed, without copying unless the wire is new */
 	uint8_t hash[OBS_HMAP_KEY];
-	ldns_sha256_CTX ctx;
-	ldns_sha256_init(&ctx);
-	ldns_sha256_update(&ctx, zero_id, len < 2 ? len : 2);
-	if (len > 2)
-		ldns_sha256_update(&ctx, wire + 2, len - 2);
-	ldns_sha256_final(hash, &ctx);
+	if (known)
+		memcpy(hash, known, sizeof(hash));
+	else
+		ans_wire_hash(wire, len, hash);
 	obs_hmap_entry_t *e = obs_hmap_get(&s->wires, hash);
 	if (e) {
 		*id = e->id;
@@ -503,6 +501,10 @@ static int wire_id(obs_store_t *s, const uint8_t *wire, size_t len, int64_t *id)
 static int version_id(obs_store_t *s, const ans_version_t *v, obs_usec_t t, int64_t *id)
 {
 	obs_hmap_entry_t *e = obs_hmap_get(&s->versions, v->hash);
+	if (e == NULL && v->rdata == NULL && v->rr_count > 0) {
+		snprintf(s->err, sizeof(s->err), "version without its RDATA is not stored yet");
+		return OBS_EINVAL; /* a fast-path answer for a version this store never saw */
+	}
 	if (e == NULL) {
 		sqlite3_stmt *st = s->st[S_INS_VER];
 		sqlite3_bind_blob(st, 1, v->hash, ANS_HASH_LEN, SQLITE_STATIC);
@@ -624,7 +626,8 @@ int store_observe(obs_store_t *s, const store_obs_t *o, int64_t *obs_id)
 	if (ret)
 		return ret;
 	int64_t wid = 0, vid = 0;
-	if (o->wire && o->wire_len > 0 && (ret = wire_id(s, o->wire, o->wire_len, &wid)))
+	if (o->wire && o->wire_len > 0 &&
+	    (ret = wire_id(s, o->wire, o->wire_len, o->wire_hash, &wid)))
 		return ret;
 	const ans_summary_t *a = o->ans;
 	bool has_version = a && o->status == ST_ANSWERED && a->ver.kind != ANS_NONE;

@@ -51,6 +51,7 @@ typedef struct store_obs {
 	    *ans; /* the parsed answer (status ST_ANSWERED / ST_TRUNCATED), or NULL */
 	enum store_outcome outcome;
 	const uint8_t *wire; /* the raw response or NULL; the ID bytes are zeroed before storing */
+	const uint8_t *wire_hash; /* ans_wire_hash(wire), or NULL to compute it */
 	size_t wire_len;
 } store_obs_t;
 

@@ -32,9 +32,16 @@ static void on_result(void *arg, const eng_result_t *r)
 {
 	struct bench *b = arg;
 	size_t kind = (size_t)(uintptr_t)r->req->user;
-	store_obs_t o = {.series_id = b->series[kind], .t = r->t, .attempt = r->attempt,
-			 .transport = r->transport, .status = r->status, .rtt = r->rtt,
-			 .ans = r->ans, .wire = r->wire, .wire_len = r->wire_len};
+	store_obs_t o = {.series_id = b->series[kind],
+			 .t = r->t,
+			 .attempt = r->attempt,
+			 .transport = r->transport,
+			 .status = r->status,
+			 .rtt = r->rtt,
+			 .ans = r->ans,
+			 .wire = r->wire,
+			 .wire_len = r->wire_len,
+			 .wire_hash = r->wire_hash};
 	if (store_observe(b->store, &o, NULL) != OBS_EOK) {
 		fprintf(stderr, "store: %s\n", store_errmsg(b->store));
 		exit(1);
@@ -84,12 +91,10 @@ static long rss_kb(void)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"server", required_argument, NULL, 's'},
-						 {"inflight", required_argument, NULL, 'n'},
-						 {"seconds", required_argument, NULL, 't'},
-						 {"db", required_argument, NULL, 'd'},
-						 {"blackhole", no_argument, NULL, 'b'},
-						 {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+	    {"server", required_argument, NULL, 's'},  {"inflight", required_argument, NULL, 'n'},
+	    {"seconds", required_argument, NULL, 't'}, {"db", required_argument, NULL, 'd'},
+	    {"blackhole", no_argument, NULL, 'b'},     {NULL, 0, NULL, 0}};
 	const char *server = NULL, *db = NULL;
 	size_t inflight = 100;
 	double seconds = 10;
@@ -97,12 +102,23 @@ int main(int argc, char **argv)
 	int ch;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 's': server = optarg; break;
-		case 'n': inflight = strtoul(optarg, NULL, 10); break;
-		case 't': seconds = atof(optarg); break;
-		case 'd': db = optarg; break;
-		case 'b': b.blackhole = true; break;
-		default: return 2;
+		case 's':
+			server = optarg;
+			break;
+		case 'n':
+			inflight = strtoul(optarg, NULL, 10);
+			break;
+		case 't':
+			seconds = atof(optarg);
+			break;
+		case 'd':
+			db = optarg;
+			break;
+		case 'b':
+			b.blackhole = true;
+			break;
+		default:
+			return 2;
 		}
 	}
 	size_t kinds = (size_t)(argc - optind);
@@ -115,7 +131,8 @@ int main(int argc, char **argv)
 	int hole = -1;
 	if (b.blackhole) { /* a bound socket that is never read: queries stay in flight */
 		hole = socket(AF_INET, SOCK_DGRAM, 0);
-		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000205)};
+		struct sockaddr_in sa = {.sin_family = AF_INET,
+					 .sin_addr.s_addr = htonl(0x7f000205)};
 		socklen_t sl = sizeof(sa);
 		if (bind(hole, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
 		    getsockname(hole, (struct sockaddr *)&sa, &sl) != 0)
@@ -134,8 +151,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int64_t target;
-	store_target(b.store, "provider", "bench.", "p", "ns.", server ? server : "blackhole",
-		     NULL, 0, &target);
+	store_target(b.store, "provider", "bench.", "p", "ns.", server ? server : "blackhole", NULL,
+		     0, &target);
 	b.series = calloc(kinds, sizeof(*b.series));
 	store_commit(b.store);
 	long rss_start = rss_kb();
@@ -157,7 +174,8 @@ int main(int argc, char **argv)
 			if (probe_build(key.name, key.type, PROBE_DO, &reqs[i].q) != OBS_EOK)
 				return 2;
 			reqs[i].target = &et;
-			reqs[i].timeout = b.blackhole ? 60 * OBS_USEC_PER_SEC : 2 * OBS_USEC_PER_SEC;
+			reqs[i].timeout =
+			    b.blackhole ? 60 * OBS_USEC_PER_SEC : 2 * OBS_USEC_PER_SEC;
 			reqs[i].user = (void *)(uintptr_t)k;
 		}
 	}
@@ -194,8 +212,10 @@ int main(int argc, char **argv)
 	eng_free(b.eng);
 	store_close(b.store);
 	event_base_free(base);
-	for (size_t i = 0; i < inflight; i++)
+	for (size_t i = 0; i < inflight; i++) {
 		probe_free(&reqs[i].q);
+		eng_req_clear(&reqs[i]);
+	}
 	free(reqs);
 	free(b.series);
 	if (hole >= 0)

@@ -98,6 +98,9 @@ wait $CP
 check_eq "SIGTERM: clean exit" 0 $?
 check_ge "stats line printed" 1 "$(grep -c 'stats: polls=' "$W/run.log")"
 check_ge "source ports rotate (idle sockets reopened)" 1 "$(q "SELECT max(value) FROM counter WHERE name='rotations'")"
+check_ge "byte-identical answers skip ldns (fast path)" 1 "$(q "SELECT max(value) FROM counter WHERE name='fast'")"
+check_eq "fast-path answers keep their versions" "0" \
+	"$(q "SELECT count(*) FROM observation o JOIN series s ON s.id=o.series_id JOIN target t ON t.id=s.target_id WHERE t.kind='provider' AND s.role='dnskey' AND o.status=0 AND o.version_id IS NULL")"
 "$COLL" run -c "$W/c.yaml" >"$W/run2.log" 2>&1 &
 CP=$!
 wait_until 10 bash -c "[ \$(sqlite3 $DB 'SELECT count(*) FROM observation') -gt $((before + 200)) ]"
