@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "an_db.h"
+#include "migrate.h"
 #include "embedded.h"
 #include "obs_err.h"
 
@@ -45,42 +46,6 @@ int an_db_int(an_db_t *db, const char *sql, int64_t *out)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? OBS_EOK : OBS_ESQL;
 }
 
-static int migrate(an_db_t *db, bool readonly, obs_usec_t now, char *err, size_t errlen)
-{
-	int64_t cur = 0;
-	int ret;
-	if (!readonly && (ret = an_db_exec(db,
-					   "CREATE TABLE IF NOT EXISTS schema_version (version "
-					   "INTEGER NOT NULL, applied_at INTEGER NOT NULL)",
-					   err, errlen)))
-		return ret;
-	if (an_db_int(db, "SELECT coalesce(max(version), 0) FROM schema_version", &cur)) {
-		snprintf(err, errlen, "not an analysis database (no schema_version): %s",
-			 sqlite3_errmsg(db->db));
-		return OBS_ESCHEMA;
-	}
-	if (cur > (int64_t)obs_analysis_migrations_n ||
-	    (readonly && cur != (int64_t)obs_analysis_migrations_n)) {
-		snprintf(err, errlen,
-			 "analysis database schema version %lld, this analyzer knows %zu",
-			 (long long)cur, obs_analysis_migrations_n);
-		return OBS_ESCHEMA;
-	}
-	for (size_t i = (size_t)cur; i < obs_analysis_migrations_n; i++) {
-		char sql[128];
-		snprintf(sql, sizeof(sql), "INSERT INTO schema_version VALUES (%zu, %lld)", i + 1,
-			 (long long)now);
-		if ((ret = an_db_exec(db, "BEGIN IMMEDIATE", err, errlen)) ||
-		    (ret = an_db_exec(db, obs_analysis_migrations[i].data, err, errlen)) ||
-		    (ret = an_db_exec(db, sql, err, errlen)) ||
-		    (ret = an_db_exec(db, "COMMIT", err, errlen))) {
-			an_db_exec(db, "ROLLBACK", NULL, 0);
-			return ret;
-		}
-	}
-	return OBS_EOK;
-}
-
 int an_db_open(const char *path, bool readonly, obs_usec_t now, an_db_t **out, char *err,
 	       size_t errlen)
 {
@@ -103,7 +68,8 @@ int an_db_open(const char *path, bool readonly, obs_usec_t now, an_db_t **out, c
 		ret = an_db_exec(db, "PRAGMA synchronous=NORMAL", err, errlen);
 	if (ret)
 		goto fail;
-	if ((ret = migrate(db, readonly, now, err, errlen)))
+	if ((ret = obs_migrate(db->db, obs_analysis_migrations, obs_analysis_migrations_n,
+			       "analysis", readonly, now, err, errlen)))
 		goto fail;
 	*out = db;
 	return OBS_EOK;

@@ -7,6 +7,7 @@
 
 #include "embedded.h"
 #include "hmap.h"
+#include "migrate.h"
 #include "obs_err.h"
 #include "store.h"
 
@@ -141,46 +142,6 @@ static int exec(obs_store_t *s, const char *sql)
 	return OBS_EOK;
 }
 
-static int query_int(obs_store_t *s, const char *sql, int64_t *out)
-{
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return fail(s, "prepare");
-	int rc = sqlite3_step(st);
-	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? OBS_EOK : fail(s, "query");
-}
-
-static int migrate(obs_store_t *s, obs_usec_t now)
-{
-	int ret = exec(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, "
-			  "applied_at INTEGER NOT NULL)");
-	if (ret != OBS_EOK)
-		return ret;
-	int64_t cur = 0;
-	if ((ret = query_int(s, "SELECT coalesce(max(version), 0) FROM schema_version", &cur)))
-		return ret;
-	if (cur > (int64_t)obs_collector_migrations_n) {
-		snprintf(s->err, sizeof(s->err),
-			 "database schema version %lld is newer than this collector's (%zu)",
-			 (long long)cur, obs_collector_migrations_n);
-		return OBS_ESCHEMA;
-	}
-	for (size_t i = (size_t)cur; i < obs_collector_migrations_n; i++) {
-		char sql[128];
-		snprintf(sql, sizeof(sql), "INSERT INTO schema_version VALUES (%zu, %lld)", i + 1,
-			 (long long)now);
-		if ((ret = exec(s, "BEGIN IMMEDIATE")) ||
-		    (ret = exec(s, obs_collector_migrations[i].data)) || (ret = exec(s, sql)) ||
-		    (ret = exec(s, "COMMIT"))) {
-			exec(s, "ROLLBACK");
-			return ret;
-		}
-	}
-	return OBS_EOK;
-}
-
 static int check_owner(obs_store_t *s, const char *collector, obs_usec_t now)
 {
 	sqlite3_stmt *st = NULL;
@@ -234,7 +195,9 @@ int store_open(const char *path, const char *collector, obs_usec_t now, obs_stor
 	    (ret = exec(s, "PRAGMA synchronous=NORMAL")) ||
 	    (ret = exec(s, "PRAGMA journal_size_limit=67108864")))
 		goto fail;
-	if ((ret = migrate(s, now)) || (ret = check_owner(s, collector, now)))
+	if ((ret = obs_migrate(s->db, obs_collector_migrations, obs_collector_migrations_n,
+			       "collector", false, now, s->err, sizeof(s->err))) ||
+	    (ret = check_owner(s, collector, now)))
 		goto fail;
 	for (int i = 0; i < S_COUNT; i++) {
 		if (store_sql[i] == NULL) {

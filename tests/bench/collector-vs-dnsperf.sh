@@ -34,27 +34,7 @@ $(dnskey_line ksk)
 $(dnskey_line zsk)
 Z
 sign_zone example.lab. "$W/zones/example.zone" "$W/keys/ksk" "$W/keys/zsk"
-cat >"$W/nsd.conf" <<C
-server:
-	ip-address: $ADDR@$PORT
-	username: ""
-	chroot: ""
-	database: ""
-	zonesdir: "$W/zones"
-	zonelistfile: "$W/run/zone.list"
-	xfrdfile: "$W/run/xfrd.state"
-	xfrdir: "$W/run"
-	pidfile: "$W/run/nsd.pid"
-	logfile: "$W/run/nsd.log"
-	server-count: 1
-	rrl-ratelimit: 0
-	verbosity: 0
-remote-control:
-	control-enable: no
-zone:
-	name: "example.lab."
-	zonefile: "example.zone.signed"
-C
+write_nsd_conf "$W/nsd.conf" $ADDR@$PORT example.lab.=example.zone.signed
 nsd -d -c "$W/nsd.conf" >"$W/run/nsd.out" 2>&1 &
 NSDP=$!
 wait_until 10 bash -c "dig +time=1 +tries=1 -p $PORT @$ADDR example.lab SOA | grep -q NOERROR" || {

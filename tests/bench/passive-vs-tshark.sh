@@ -52,26 +52,7 @@ gen_key zsk example.lab.
 printf '$TTL 300\nexample.lab. IN SOA ns.example.lab. h.example.lab. 1 10 10 600 300\nexample.lab. IN NS ns.example.lab.\nwww.example.lab. IN A 192.0.2.1\n%s\n%s\n' \
 	"$(dnskey_line ksk)" "$(dnskey_line zsk)" >"$T/zones/e.zone"
 sign_zone example.lab. "$T/zones/e.zone" "$T/keys/ksk" "$T/keys/zsk"
-cat >"$T/nsd.conf" <<C
-server:
-	ip-address: 127.0.2.5@53
-	username: ""
-	chroot: ""
-	database: ""
-	zonesdir: "$T/zones"
-	zonelistfile: "$T/run/zone.list"
-	xfrdfile: "$T/run/xfrd.state"
-	xfrdir: "$T/run"
-	pidfile: "$T/run/nsd.pid"
-	logfile: "$T/run/nsd.log"
-	server-count: 1
-	rrl-ratelimit: 0
-remote-control:
-	control-enable: no
-zone:
-	name: "example.lab."
-	zonefile: "e.zone.signed"
-C
+write_nsd_conf "$T/nsd.conf" 127.0.2.5@53 example.lab.=e.zone.signed
 nsd -d -c "$T/nsd.conf" >/dev/null 2>&1 &
 NSDP=$!
 wait_until 10 bash -c "dig +time=1 +tries=1 @127.0.2.5 example.lab SOA | grep -q NOERROR"

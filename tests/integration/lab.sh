@@ -78,33 +78,7 @@ sign_zone lab. "$W/zones/lab.zone" "$W/keys/lab"
 sign_zone broken.lab. "$W/zones/broken.zone" "$W/keys/broken"
 sign_zone example.lab. "$W/zones/example.zone" "$W/keys/exksk" "$W/keys/exzsk"
 
-cat >"$W/nsd.conf" <<C
-server:
-	ip-address: 127.0.2.1
-	port: 53
-	username: ""
-	chroot: ""
-	database: ""
-	zonesdir: "$W/zones"
-	zonelistfile: "$W/run/zone.list"
-	xfrdfile: "$W/run/xfrd.state"
-	xfrdir: "$W/run"
-	pidfile: "$W/run/nsd.pid"
-	logfile: "$W/run/nsd.log"
-	server-count: 1
-	rrl-ratelimit: 0
-remote-control:
-	control-enable: no
-zone:
-	name: "."
-	zonefile: "root.zone"
-zone:
-	name: "lab."
-	zonefile: "lab.zone.signed"
-zone:
-	name: "broken.lab."
-	zonefile: "broken.zone.signed"
-C
+write_nsd_conf "$W/nsd.conf" 127.0.2.1 .=root.zone lab.=lab.zone.signed broken.lab.=broken.zone.signed
 cat >"$W/knot.conf" <<C
 server:
     rundir: "$W/run"

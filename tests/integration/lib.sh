@@ -56,3 +56,31 @@ sign_zone() {
 	now=$(date +%s)
 	ldns-signzone -o "$z" -i $((now - 3600)) -e $((now + 7 * 86400)) -f "$f.signed" "$f" "$@" >/dev/null
 }
+
+# write_nsd_conf FILE ADDR[@PORT] ZONE=ZONEFILE...: an NSD configuration with state under $W/run
+# and zone files under $W/zones (no rate limiting: every 127.0.0.x client shares one /24)
+write_nsd_conf() {
+	local f=$1 listen=$2 z
+	shift 2
+	cat >"$f" <<C
+server:
+	ip-address: $listen
+	username: ""
+	chroot: ""
+	database: ""
+	zonesdir: "$W/zones"
+	zonelistfile: "$W/run/zone.list"
+	xfrdfile: "$W/run/xfrd.state"
+	xfrdir: "$W/run"
+	pidfile: "$W/run/nsd.pid"
+	logfile: "$W/run/nsd.log"
+	server-count: 1
+	rrl-ratelimit: 0
+	verbosity: 0
+remote-control:
+	control-enable: no
+C
+	for z in "$@"; do
+		printf 'zone:\n\tname: "%s"\n\tzonefile: "%s"\n' "${z%%=*}" "${z#*=}" >>"$f"
+	done
+}
