@@ -70,7 +70,8 @@ CP=$!
 wait_until 10 bash -c "[ \"\$(sqlite3 $T/l.db 'SELECT count(*) FROM capture' 2>/dev/null)\" = 1 ]"
 printf 'www.example.lab A\nexample.lab DNSKEY\n' >"$T/q"
 dnsperf -s 127.0.2.5 -d "$T/q" -Q 20000 -l 10 -c 4 >"$T/dp.log" 2>&1
-sleep 2
+answered=$(awk '/Queries completed:/ {print $3}' "$T/dp.log")
+wait_until 20 bash -c "[ \$(sqlite3 $T/l.db 'SELECT count(*) FROM observation WHERE status = 0' 2>/dev/null || echo 0) -ge ${answered:-0} ]"
 kill -TERM $CP
 wait $CP
 sent=$(awk '/Queries sent:/ {print $3}' "$T/dp.log")
