@@ -8,6 +8,7 @@
 #include "answer.h"
 #include "detect.h"
 #include "keys.h"
+#include "nsr.h"
 #include "obs_err.h"
 #include "oglitch.h"
 #include "vers.h"
@@ -82,6 +83,7 @@ struct dctx {
 	const char *zone;
 	sigv_t *sv;
 	vers_cache_t *vc;
+	nsr_t *nsr; /* NS reachability of every provider (reference §5.3) */
 	obs_usec_t at;
 	struct tgt *t;
 	size_t tn;
@@ -391,6 +393,56 @@ static size_t distinct(item_t *it, size_t n)
 	return k;
 }
 
+/* ---- NS reachability ---- */
+
+/* Why a finding about an unreachable provider is only INFO (appended to its message). */
+#define UNREACH_WHY                                                                                \
+	" (provider not NS-reachable: no NS set a resolver can hold names it; would matter once "  \
+	"delegated)"
+
+/* Is provider prov NS-reachable at t? [*lo, *hi) is narrowed to the interval around t over
+ * which the answer stays the same (lo, hi may be NULL). */
+static bool reach(struct dctx *d, const char *prov, obs_usec_t t, obs_usec_t *lo, obs_usec_t *hi)
+{
+	obs_usec_t a, b;
+	bool r = nsr_span(d->nsr, prov, t, &a, &b);
+	if (lo && a > *lo)
+		*lo = a;
+	if (hi && b < *hi)
+		*hi = b;
+	return r;
+}
+
+/* keep the items served by the parent or by a provider NS-reachable at t */
+static size_t reachable_only(struct dctx *d, obs_usec_t t, item_t *it, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct tgt *g = &d->t[it[i].s->tgt];
+		if (g->parent || reach(d, g->origin, t, NULL, NULL))
+			it[k++] = it[i];
+	}
+	return k;
+}
+
+/* The window of a finding about items a and b (b may be NULL) seen at t: the overlap of their
+ * runs, narrowed to the reachability interval of their providers around t. */
+static void window(struct dctx *d, obs_usec_t t, const item_t *a, const item_t *b, obs_usec_t *lo,
+		   obs_usec_t *hi)
+{
+	*lo = item_lo(a);
+	*hi = item_hi(a);
+	if (b && item_lo(b) > *lo)
+		*lo = item_lo(b);
+	if (b && item_hi(b) < *hi)
+		*hi = item_hi(b);
+	for (int i = 0; i < 2; i++) {
+		const item_t *x = i ? b : a;
+		if (x && !d->t[x->s->tgt].parent)
+			reach(d, d->t[x->s->tgt].origin, t, lo, hi);
+	}
+}
+
 /* ---- signature judgement ---- */
 
 enum jres { J_OK = 0, J_EXPIRED, J_NOTYET, J_CRYPTO, J_NOKEY, J_NOSIG };
@@ -532,11 +584,13 @@ static void typestr(uint16_t type, char *buf, size_t len)
 
 /* ---- state detectors ---- */
 
+/* V-1, V-5, A-2 over the DNSKEY RRsets of NS-reachable providers. A provider no resolver can
+ * reach gets its chain break reported as INFO (a readiness fact before it is delegated). */
 static void d_chain(struct dctx *d, obs_usec_t t)
 {
 	item_t ds[MAXI], ks[MAXI];
 	size_t dn = distinct(ds, served(d, "ds", NULL, ds, MAXI));
-	size_t kn_all = distinct(ks, served(d, "dnskey", "", ks, MAXI));
+	size_t kn_all = distinct(ks, reachable_only(d, t, ks, served(d, "dnskey", "", ks, MAXI)));
 	if (dn == 0 || kn_all == 0)
 		return;
 	for (size_t i = 0; i < dn; i++) {
@@ -558,37 +612,37 @@ static void d_chain(struct dctx *d, obs_usec_t t)
 		for (size_t p = 0; p < d->pn; p++) {
 			item_t kp[MAXI];
 			size_t kn = distinct(kp, served(d, "dnskey", d->prov[p], kp, MAXI));
+			bool rp = reach(d, d->prov[p], t, NULL, NULL);
 			for (size_t k = 0; k < kn; k++) {
 				if (kp[k].v == NULL || kp[k].v->kind != VK_ANSWER)
 					continue;
-				total++;
+				total += rp;
 				if (chain(d, D, kp[k].v, t, &m, &why) == CH_SECURE)
 					continue;
-				fails++;
+				fails += rp;
 				int64_t v[2] = {D->id, kp[k].v->id};
-				obs_usec_t lo = item_lo(&ds[i]) > item_lo(&kp[k]) ? item_lo(&ds[i])
-										  : item_lo(&kp[k]);
-				obs_usec_t hi = item_hi(&ds[i]) < item_hi(&kp[k]) ? item_hi(&ds[i])
-										  : item_hi(&kp[k]);
+				obs_usec_t lo, hi;
+				window(d, t, &ds[i], &kp[k], &lo, &hi);
 				int64_t o[2] = {ds[i].r->fobs, kp[k].r->fobs};
-				emit(d, "V-1b", SEV_ERROR, d->prov[p], NULL, NULL, lo, hi, v, 2, o,
-				     2,
+				emit(d, "V-1b", rp ? SEV_ERROR : SEV_INFO, d->prov[p], NULL, NULL,
+				     lo, hi, v, 2, o, 2,
 				     "DS version %lld does not authenticate provider %s's DNSKEY "
-				     "version %lld: %s",
+				     "version %lld: %s%s",
 				     (long long)D->id, d->prov[p], (long long)kp[k].v->id,
 				     m ? (why == J_EXPIRED  ? "the KSK signature has expired"
 					  : why == J_NOTYET ? "the KSK signature is not yet valid"
 					  : why == J_CRYPTO ? "the KSK signature fails verification"
 							    : "no signature by a DS-matched key")
-				       : "no DS matches a zone key of the set");
+				       : "no DS matches a zone key of the set",
+				     rp ? "" : UNREACH_WHY);
 			}
 		}
 		if (total > 0 && fails == total) {
 			int64_t v[1] = {D->id};
 			emit(d, "V-1a", SEV_CRITICAL, NULL, NULL, NULL, item_lo(&ds[i]),
 			     item_hi(&ds[i]), v, 1, &ds[i].r->fobs, 1,
-			     "no served DNSKEY RRset of any provider is authenticated by DS "
-			     "version %lld",
+			     "no served DNSKEY RRset of any NS-reachable provider is authenticated "
+			     "by DS version %lld",
 			     (long long)D->id);
 		}
 		/* V-1c dangling DS, A-2 DS algorithm without DNSKEY of that algorithm */
@@ -612,9 +666,12 @@ static void d_chain(struct dctx *d, obs_usec_t t)
 			if (!matched)
 				emit(d, "V-1c", SEV_INFO, NULL, NULL, NULL, item_lo(&ds[i]),
 				     item_hi(&ds[i]), v, 1, NULL, 0,
-				     "DS %u/%u (digest type %u) matches no served DNSKEY", dsi.alg,
-				     dsi.tag, dsi.dtype);
+				     "DS %u/%u (digest type %u) matches no served DNSKEY of an "
+				     "NS-reachable provider",
+				     dsi.alg, dsi.tag, dsi.dtype);
 			for (size_t p = 0; p < d->pn; p++) {
+				if (!reach(d, d->prov[p], t, NULL, NULL))
+					continue;
 				item_t kp[MAXI];
 				size_t kn = distinct(kp, served(d, "dnskey", d->prov[p], kp, MAXI));
 				for (size_t k = 0; k < kn; k++) {
@@ -626,10 +683,12 @@ static void d_chain(struct dctx *d, obs_usec_t t)
 					while (vers_next(kp[k].v->rdata, kp[k].v->rdata_len, &q,
 							 &kit, &kl, NULL))
 						alg |= kl >= 4 && kit[3] == dsi.alg;
+					obs_usec_t lo, hi;
+					window(d, t, &kp[k], NULL, &lo, &hi);
 					if (!alg)
 						emit(
-						    d, "A-2", SEV_WARN, d->prov[p], NULL, NULL,
-						    item_lo(&kp[k]), item_hi(&kp[k]), v, 1, NULL, 0,
+						    d, "A-2", SEV_WARN, d->prov[p], NULL, NULL, lo,
+						    hi, v, 1, NULL, 0,
 						    "the DS set has algorithm %u but provider %s's "
 						    "DNSKEY RRset has no key of it",
 						    dsi.alg, d->prov[p]);
@@ -641,12 +700,16 @@ static void d_chain(struct dctx *d, obs_usec_t t)
 
 static const char *const data_roles[] = {"soa", "ns", "canary", "cds", "cdnskey", "csync", "nx"};
 
+/* V-2, V-3, V-4, T-4: each provider's DNSKEY RRset against the data a resolver can combine it
+ * with. A cross-provider pair counts only while both providers are NS-reachable; the findings
+ * of an unreachable provider about itself are INFO. */
 static void d_sigs(struct dctx *d, obs_usec_t t)
 {
 	char ts[24];
 	for (size_t p = 0; p < d->pn; p++) {
 		item_t kp[MAXI];
 		size_t kn = distinct(kp, served(d, "dnskey", d->prov[p], kp, MAXI));
+		bool rp = reach(d, d->prov[p], t, NULL, NULL);
 		for (size_t k = 0; k < kn; k++) {
 			const vers_t *K = kp[k].v;
 			if (K == NULL || K->kind != VK_ANSWER)
@@ -655,14 +718,17 @@ static void d_sigs(struct dctx *d, obs_usec_t t)
 			enum jres self = judge(d, K, K, t, NULL, 0, NULL);
 			if (self == J_EXPIRED || self == J_NOTYET || self == J_CRYPTO) {
 				int64_t v[1] = {K->id};
+				obs_usec_t lo, hi;
+				window(d, t, &kp[k], NULL, &lo, &hi);
 				emit(d,
 				     self == J_CRYPTO    ? "V-4"
 				     : self == J_EXPIRED ? "V-3e"
 							 : "V-3f",
-				     SEV_ERROR, d->prov[p], NULL, NULL, item_lo(&kp[k]),
-				     item_hi(&kp[k]), v, 1, &kp[k].r->fobs, 1,
-				     "provider %s's DNSKEY RRset (version %lld): signature %s",
-				     d->prov[p], (long long)K->id, jres_text(self));
+				     rp ? SEV_ERROR : SEV_INFO, d->prov[p], NULL, NULL, lo, hi, v,
+				     1, &kp[k].r->fobs, 1,
+				     "provider %s's DNSKEY RRset (version %lld): signature %s%s",
+				     d->prov[p], (long long)K->id, jres_text(self),
+				     rp ? "" : UNREACH_WHY);
 			}
 			for (size_t r = 0; r < sizeof(data_roles) / sizeof(data_roles[0]); r++) {
 				item_t x[MAXI];
@@ -673,37 +739,39 @@ static void d_sigs(struct dctx *d, obs_usec_t t)
 						continue;
 					const char *q = d->t[x[i].s->tgt].origin;
 					bool same = strcmp(q, d->prov[p]) == 0;
+					/* a resolver holds K and X together only if it reaches both
+					 */
+					if (!same && (!rp || !reach(d, q, t, NULL, NULL)))
+						continue;
+					enum det_sev sev = rp ? SEV_ERROR : SEV_INFO;
+					const char *why = rp ? "" : UNREACH_WHY;
 					obs_usec_t mexp;
 					enum jres j = judge(d, K, X, t, NULL, 0, &mexp);
 					typestr(X->type, ts, sizeof(ts));
 					int64_t v[2] = {K->id, X->id};
 					int64_t o[2] = {kp[k].r->fobs, x[i].r->fobs};
-					obs_usec_t lo = item_lo(&kp[k]) > item_lo(&x[i])
-							    ? item_lo(&kp[k])
-							    : item_lo(&x[i]);
-					obs_usec_t hi = item_hi(&kp[k]) < item_hi(&x[i])
-							    ? item_hi(&kp[k])
-							    : item_hi(&x[i]);
+					obs_usec_t lo, hi;
+					window(d, t, &kp[k], &x[i], &lo, &hi);
 					if (j == J_NOKEY) {
-						emit(d, "V-2", SEV_ERROR, q, NULL, NULL, lo, hi, v,
-						     2, o, 2,
+						emit(d, "V-2", sev, q, NULL, NULL, lo, hi, v, 2, o,
+						     2,
 						     "provider %s's DNSKEY RRset (version %lld) "
 						     "does not "
 						     "authenticate %s %s from provider %s (version "
-						     "%lld): no key for its signatures",
+						     "%lld): no key for its signatures%s",
 						     d->prov[p], (long long)K->id, X->owner, ts, q,
-						     (long long)X->id);
+						     (long long)X->id, why);
 					} else if (same && j != J_OK) {
 						emit(d,
 						     j == J_CRYPTO    ? "V-4"
 						     : j == J_EXPIRED ? "V-3e"
 								      : "V-3f",
-						     SEV_ERROR, q, NULL, NULL, lo, hi, v, 2, o, 2,
+						     sev, q, NULL, NULL, lo, hi, v, 2, o, 2,
 						     "%s %s at provider %s (version %lld): "
-						     "signature %s",
+						     "signature %s%s",
 						     X->owner, ts, q, (long long)X->id,
-						     jres_text(j));
-					} else if (same && j == J_OK && x[i].r->ttl > 0 &&
+						     jres_text(j), why);
+					} else if (same && rp && j == J_OK && x[i].r->ttl > 0 &&
 						   mexp != INT64_MIN &&
 						   x[i].r->ttl * OBS_USEC_PER_SEC > mexp - t) {
 						emit(d, "T-4", SEV_WARN, q, NULL, NULL, lo, hi, v,
@@ -739,29 +807,21 @@ static size_t ns_names(const vers_t *v, char (*out)[256], size_t max)
 
 static void d_lame(struct dctx *d, obs_usec_t t)
 {
-	item_t ref[MAXI], apex[MAXI];
+	item_t ref[MAXI];
 	size_t rn = distinct(ref, served(d, "referral", NULL, ref, MAXI));
-	size_t an = distinct(apex, served(d, "ns", "", apex, MAXI));
 	char names[64][256];
-	size_t nn = 0;
+	size_t parent_n = 0;
 	for (size_t i = 0; i < rn; i++)
-		nn += ns_names(ref[i].v, names + nn, 64 - nn);
-	size_t parent_n = nn;
-	for (size_t i = 0; i < an; i++)
-		nn += ns_names(apex[i].v, names + nn, 64 - nn);
+		parent_n += ns_names(ref[i].v, names + parent_n, 64 - parent_n);
 	size_t parent_servers = 0, parent_lame = 0;
 	obs_usec_t plo = INT64_MIN;
 	for (size_t i = 0; i < d->tn; i++) {
 		const struct tgt *g = &d->t[i];
 		if (g->parent)
 			continue;
-		bool listed = false, by_parent = false;
-		for (size_t k = 0; k < nn; k++) {
-			if (strcasecmp(names[k], g->host) == 0) {
-				listed = true;
-				by_parent |= k < parent_n;
-			}
-		}
+		bool by_parent = false;
+		for (size_t k = 0; k < parent_n; k++)
+			by_parent |= strcasecmp(names[k], g->host) == 0;
 		obs_usec_t since = 0;
 		int64_t obs = 0;
 		bool lame = tgt_lame(g, &since, &obs);
@@ -771,25 +831,27 @@ static void d_lame(struct dctx *d, obs_usec_t t)
 			if (lame && since > plo)
 				plo = since;
 		}
-		if (listed && lame)
-			emit(d, "R-1p", SEV_WARN, g->origin, g->address, NULL, since, INT64_MAX,
-			     NULL, 0, &obs, 1,
-			     "server %s (%s) of provider %s is listed in a served NS set but does "
-			     "not answer authoritatively",
+		/* R-1 holds at t in NSR(p) & lame(s) (reference §5.3): a server no resolver can
+		 * reach is not lame for anyone */
+		obs_usec_t lo = since, hi = INT64_MAX;
+		if (lame && reach(d, g->origin, t, &lo, &hi))
+			emit(d, "R-1p", SEV_WARN, g->origin, g->address, NULL, lo, hi, NULL, 0,
+			     &obs, 1,
+			     "server %s (%s) of provider %s is NS-reachable (named by an NS set "
+			     "resolvers may hold) but does not answer authoritatively",
 			     g->address, g->host, g->origin);
 	}
 	if (parent_servers > 0 && parent_lame == parent_servers)
 		emit(d, "R-1a", SEV_CRITICAL, NULL, NULL, NULL, plo, INT64_MAX, NULL, 0, NULL, 0,
 		     "every server of the parent's NS set is lame");
-	(void)t;
 }
 
 static void d_nsdiff(struct dctx *d, obs_usec_t t)
 {
 	item_t ref[MAXI], apex[MAXI];
 	size_t rn = distinct(ref, served(d, "referral", NULL, ref, MAXI));
-	size_t an = distinct(apex, served(d, "ns", "", apex, MAXI));
-	(void)t;
+	/* an apex NS set no resolver can fetch widens nothing (reference §3.2 R-2, §5.3) */
+	size_t an = distinct(apex, reachable_only(d, t, apex, served(d, "ns", "", apex, MAXI)));
 	for (size_t i = 0; i < rn; i++) {
 		for (size_t k = 0; k < an; k++) {
 			if (ref[i].v == NULL || apex[k].v == NULL ||
@@ -797,10 +859,8 @@ static void d_nsdiff(struct dctx *d, obs_usec_t t)
 				continue;
 			int64_t v[2] = {ref[i].r->vid, apex[k].r->vid};
 			const char *q = d->t[apex[k].s->tgt].origin;
-			obs_usec_t lo = item_lo(&ref[i]) > item_lo(&apex[k]) ? item_lo(&ref[i])
-									     : item_lo(&apex[k]);
-			obs_usec_t hi = item_hi(&ref[i]) < item_hi(&apex[k]) ? item_hi(&ref[i])
-									     : item_hi(&apex[k]);
+			obs_usec_t lo, hi;
+			window(d, t, &ref[i], &apex[k], &lo, &hi);
 			emit(
 			    d, "R-2", SEV_INFO, q, NULL, NULL, lo, hi, v, 2, NULL, 0,
 			    "the parent's NS set (version %lld) differs from provider %s's apex NS "
@@ -813,9 +873,8 @@ static void d_nsdiff(struct dctx *d, obs_usec_t t)
 static void d_content(struct dctx *d, obs_usec_t t)
 {
 	item_t x[MAXI];
-	size_t xn = served(d, "canary", "", x, MAXI);
+	size_t xn = reachable_only(d, t, x, served(d, "canary", "", x, MAXI));
 	char ts[24];
-	(void)t;
 	for (size_t i = 0; i < xn; i++) {
 		for (size_t k = i + 1; k < xn; k++) {
 			const struct tgt *a = &d->t[x[i].s->tgt], *b = &d->t[x[k].s->tgt];
@@ -830,10 +889,8 @@ static void d_content(struct dctx *d, obs_usec_t t)
 				continue;
 			typestr(x[i].s->qtype, ts, sizeof(ts));
 			int64_t v[2] = {x[i].r->vid, x[k].r->vid};
-			obs_usec_t lo =
-			    item_lo(&x[i]) > item_lo(&x[k]) ? item_lo(&x[i]) : item_lo(&x[k]);
-			obs_usec_t hi =
-			    item_hi(&x[i]) < item_hi(&x[k]) ? item_hi(&x[i]) : item_hi(&x[k]);
+			obs_usec_t lo, hi;
+			window(d, t, &x[i], &x[k], &lo, &hi);
 			emit(d, "R-3", SEV_WARN, NULL, NULL, NULL, lo, hi, v, 2, NULL, 0,
 			     "providers %s and %s serve different content for %s %s", a->origin,
 			     b->origin, x[i].s->qname, ts);
@@ -854,13 +911,14 @@ static bool cds_has_delete(const vers_t *v, bool *only)
 	return del;
 }
 
+/* C-1, C-2, C-5, C-6 over the servers of NS-reachable providers (the parental agent, like any
+ * resolver, reaches only those) */
 static void d_cds(struct dctx *d, obs_usec_t t)
 {
 	static const char *const roles[] = {"cds", "cdnskey"};
-	(void)t;
 	for (int r = 0; r < 2; r++) {
 		item_t x[MAXI];
-		size_t xn = served(d, roles[r], "", x, MAXI);
+		size_t xn = reachable_only(d, t, x, served(d, roles[r], "", x, MAXI));
 		size_t with = 0, dels = 0;
 		for (size_t i = 0; i < xn; i++) {
 			const vers_t *X = x[i].v;
@@ -871,18 +929,21 @@ static void d_cds(struct dctx *d, obs_usec_t t)
 				dels++;
 				if (!only) {
 					int64_t v[1] = {X->id};
+					obs_usec_t lo, hi;
+					window(d, t, &x[i], NULL, &lo, &hi);
 					emit(d, "C-5", SEV_ERROR, d->t[x[i].s->tgt].origin,
-					     d->t[x[i].s->tgt].address, NULL, item_lo(&x[i]),
-					     item_hi(&x[i]), v, 1, &x[i].r->fobs, 1,
+					     d->t[x[i].s->tgt].address, NULL, lo, hi, v, 1,
+					     &x[i].r->fobs, 1,
 					     "%s DELETE published together with other records",
 					     r ? "CDNSKEY" : "CDS");
 				}
 			}
 		}
 		if (dels > 0 && dels < xn) {
-			emit(d, "C-5", SEV_ERROR, NULL, NULL, NULL, item_lo(&x[0]), item_hi(&x[0]),
-			     NULL, 0, NULL, 0, "only some servers publish a %s DELETE",
-			     r ? "CDNSKEY" : "CDS");
+			obs_usec_t lo, hi;
+			window(d, t, &x[0], NULL, &lo, &hi);
+			emit(d, "C-5", SEV_ERROR, NULL, NULL, NULL, lo, hi, NULL, 0, NULL, 0,
+			     "only some servers publish a %s DELETE", r ? "CDNSKEY" : "CDS");
 		}
 		if (with == 0)
 			continue;
@@ -892,10 +953,8 @@ static void d_cds(struct dctx *d, obs_usec_t t)
 			if (a == b && (!a || vers_same_rdata(x[0].v, x[i].v)))
 				continue;
 			int64_t v[2] = {x[0].r->vid, x[i].r->vid};
-			obs_usec_t lo =
-			    item_lo(&x[0]) > item_lo(&x[i]) ? item_lo(&x[0]) : item_lo(&x[i]);
-			obs_usec_t hi =
-			    item_hi(&x[0]) < item_hi(&x[i]) ? item_hi(&x[0]) : item_hi(&x[i]);
+			obs_usec_t lo, hi;
+			window(d, t, &x[0], &x[i], &lo, &hi);
 			emit(d, "C-2", SEV_WARN, d->t[x[i].s->tgt].origin,
 			     d->t[x[i].s->tgt].address, NULL, lo, hi, v, 2, NULL, 0,
 			     "%s at %s (%s) differs from %s at %s (%s)", r ? "CDNSKEY" : "CDS",
@@ -906,7 +965,8 @@ static void d_cds(struct dctx *d, obs_usec_t t)
 	}
 	/* C-1: CDS and CDNSKEY of one server must match in content */
 	item_t c[MAXI], k[MAXI];
-	size_t cn = served(d, "cds", "", c, MAXI), kn = served(d, "cdnskey", "", k, MAXI);
+	size_t cn = reachable_only(d, t, c, served(d, "cds", "", c, MAXI));
+	size_t kn = reachable_only(d, t, k, served(d, "cdnskey", "", k, MAXI));
 	for (size_t i = 0; i < cn; i++) {
 		for (size_t j = 0; j < kn; j++) {
 			if (c[i].s->tgt != k[j].s->tgt || !c[i].v || !k[j].v ||
@@ -949,17 +1009,15 @@ static void d_cds(struct dctx *d, obs_usec_t t)
 				continue;
 			const struct tgt *g = &d->t[c[i].s->tgt];
 			int64_t v[2] = {c[i].r->vid, k[j].r->vid};
-			obs_usec_t lo =
-			    item_lo(&c[i]) > item_lo(&k[j]) ? item_lo(&c[i]) : item_lo(&k[j]);
-			obs_usec_t hi =
-			    item_hi(&c[i]) < item_hi(&k[j]) ? item_hi(&c[i]) : item_hi(&k[j]);
+			obs_usec_t lo, hi;
+			window(d, t, &c[i], &k[j], &lo, &hi);
 			emit(d, "C-1", SEV_WARN, g->origin, g->address, NULL, lo, hi, v, 2, NULL, 0,
 			     "CDS and CDNSKEY differ in content at %s", g->address);
 		}
 	}
 	/* C-6: CSYNC flags and type bitmap must agree among the servers that return one */
 	item_t y[MAXI];
-	size_t yn = served(d, "csync", "", y, MAXI);
+	size_t yn = reachable_only(d, t, y, served(d, "csync", "", y, MAXI));
 	const item_t *first = NULL;
 	for (size_t i = 0; i < yn; i++) {
 		const vers_t *Y = y[i].v;
@@ -976,8 +1034,9 @@ static void d_cds(struct dctx *d, obs_usec_t t)
 			continue;
 		const struct tgt *g = &d->t[y[i].s->tgt];
 		int64_t v[2] = {F->id, Y->id};
-		emit(d, "C-6", SEV_WARN, g->origin, g->address, NULL, item_lo(&y[i]),
-		     item_hi(&y[i]), v, 2, NULL, 0,
+		obs_usec_t lo, hi;
+		window(d, t, &y[i], first, &lo, &hi);
+		emit(d, "C-6", SEV_WARN, g->origin, g->address, NULL, lo, hi, v, 2, NULL, 0,
 		     "CSYNC flags or type bitmap at %s differ from %s", g->address,
 		     d->t[first->s->tgt].address);
 	}
@@ -999,33 +1058,33 @@ static uint32_t algs_of(const vers_t *v)
 	return m;
 }
 
+/* A-1 among the NS-reachable providers that serve an SOA */
 static void d_algs(struct dctx *d, obs_usec_t t)
 {
 	uint32_t m[16] = {0};
 	item_t ref[16];
-	size_t rn = 0;
-	(void)t;
+	size_t pi[16], rn = 0;
 	for (size_t p = 0; p < d->pn; p++) {
+		if (!reach(d, d->prov[p], t, NULL, NULL))
+			continue;
 		item_t x[MAXI];
 		size_t xn = served(d, "soa", d->prov[p], x, MAXI);
+		if (xn == 0)
+			continue;
 		for (size_t i = 0; i < xn; i++)
-			m[p] |= algs_of(x[i].v);
-		if (xn > 0)
-			ref[rn++] = x[0];
-		else
-			m[p] = 0;
+			m[rn] |= algs_of(x[i].v);
+		pi[rn] = p;
+		ref[rn++] = x[0];
 	}
-	for (size_t p = 1; p < d->pn && rn == d->pn; p++) {
+	for (size_t p = 1; p < rn; p++) {
 		if (m[p] == m[0] || m[p] == 0 || m[0] == 0)
 			continue;
-		obs_usec_t lo =
-		    item_lo(&ref[0]) > item_lo(&ref[p]) ? item_lo(&ref[0]) : item_lo(&ref[p]);
-		obs_usec_t hi =
-		    item_hi(&ref[0]) < item_hi(&ref[p]) ? item_hi(&ref[0]) : item_hi(&ref[p]);
+		obs_usec_t lo, hi;
+		window(d, t, &ref[0], &ref[p], &lo, &hi);
 		int64_t v[2] = {ref[0].r->vid, ref[p].r->vid};
-		emit(d, "A-1", SEV_WARN, d->prov[p], NULL, NULL, lo, hi, v, 2, NULL, 0,
+		emit(d, "A-1", SEV_WARN, d->prov[pi[p]], NULL, NULL, lo, hi, v, 2, NULL, 0,
 		     "providers %s and %s sign with different algorithm sets (mask 0x%x vs 0x%x)",
-		     d->prov[0], d->prov[p], m[0], m[p]);
+		     d->prov[pi[0]], d->prov[pi[p]], m[0], m[p]);
 	}
 }
 
@@ -1033,15 +1092,14 @@ static void d_ttl_state(struct dctx *d, obs_usec_t t)
 {
 	/* T-5 (iv): DNSKEY TTL differs between providers (legal; the waits use the largest) */
 	item_t k[MAXI];
-	size_t kn = served(d, "dnskey", "", k, MAXI);
-	(void)t;
+	size_t kn = reachable_only(d, t, k, served(d, "dnskey", "", k, MAXI));
 	for (size_t i = 1; i < kn; i++) {
 		if (k[i].r->ttl < 0 || k[0].r->ttl < 0 || k[i].r->ttl == k[0].r->ttl ||
 		    strcmp(d->t[k[i].s->tgt].origin, d->t[k[0].s->tgt].origin) == 0)
 			continue;
 		int64_t v[2] = {k[0].r->vid, k[i].r->vid};
-		obs_usec_t lo = item_lo(&k[0]) > item_lo(&k[i]) ? item_lo(&k[0]) : item_lo(&k[i]);
-		obs_usec_t hi = item_hi(&k[0]) < item_hi(&k[i]) ? item_hi(&k[0]) : item_hi(&k[i]);
+		obs_usec_t lo, hi;
+		window(d, t, &k[0], &k[i], &lo, &hi);
 		emit(d, "T-5", SEV_INFO, NULL, NULL, NULL, lo, hi, v, 2, NULL, 0,
 		     "(iv) the DNSKEY TTL differs between providers %s and %s",
 		     d->t[k[0].s->tgt].origin, d->t[k[i].s->tgt].origin);
@@ -1172,7 +1230,7 @@ int det_run(an_db_t *db, const char *zone, obs_usec_t at, const det_opts_t *opts
 	int64_t *ev = NULL;
 	size_t en = 0, ecap = 0;
 	int ret = vers_cache_new(db, &d.vc);
-	if (ret || (ret = load(&d)))
+	if (ret || (ret = load(&d)) || (ret = nsr_build(db, zone, at, NSR_EPS_AUTO, &d.nsr)))
 		goto done;
 	/* every instant at which the served state changes, and `at` */
 	for (size_t i = 0; i < d.sn; i++) {
@@ -1235,14 +1293,17 @@ int det_run(an_db_t *db, const char *zone, obs_usec_t at, const det_opts_t *opts
 			ev[en++] = d.t[i].lo[k].t;
 		}
 	}
-	if (en + 1 > ecap) {
-		int64_t *n = realloc(ev, (en + 1) * sizeof(*n));
+	/* and every instant at which a provider's NS reachability changes */
+	size_t nedge = nsr_edges(d.nsr, NULL, 0);
+	if (en + nedge + 1 > ecap) {
+		int64_t *n = realloc(ev, (en + nedge + 1) * sizeof(*n));
 		if (n == NULL) {
 			ret = OBS_ENOMEM;
 			goto done;
 		}
 		ev = n;
 	}
+	en += nsr_edges(d.nsr, ev + en, nedge);
 	ev[en++] = at;
 	qsort(ev, en, sizeof(*ev), cmp64);
 	for (size_t i = 0; i < en && d.err == OBS_EOK; i++) {
@@ -1275,5 +1336,6 @@ done:
 	free(d.m);
 	free(ev);
 	vers_cache_free(d.vc);
+	nsr_free(d.nsr);
 	return ret;
 }

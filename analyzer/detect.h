@@ -6,7 +6,10 @@
  * `at`, and merges identical findings into one time window. Model-2 multi-signer zones are
  * judged the way a resolver sees self-contained answers: each provider's DNSKEY RRset against
  * the parent DS set, each provider's data against each DNSKEY RRset a resolver can hold with
- * it (its own provider's, and in M0 every other provider's: V-2). */
+ * it (its own provider's, and in M0 every other provider's: V-2). Only what resolvers can reach
+ * is judged: a provider takes part at t only while it is NS-reachable (nsr.h, reference §5.3);
+ * a provider's findings about itself while unreachable are INFO and say so, cross-provider
+ * pairs with an unreachable side and R-1 at unreachable servers are not reported. */
 #pragma once
 
 #include <stddef.h>

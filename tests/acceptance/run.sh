@@ -5,6 +5,13 @@
 # since the collector polls each second) must appear as an observed glitch of that vantage
 # (obs-analyzer glitches --json) overlapping it, within one poll period. Correct forms must
 # give no glitch at an in-scope vantage after t0 (before it the driver resets the testbed).
+# Correct forms must also give no ERROR or CRITICAL finding (obs-analyzer findings --json,
+# judged only where resolvers can reach: NS reachability, reference §5.3) whose window starts
+# at or after t0 (FINDINGS_CHECK=0 turns this off). One known exception, skipped and reported:
+# in zsk-roll-correct the parent still delegates to provider c at the first recorded poll (the
+# reset from the previous recorded run), so c stays NS-reachable until about t0 + 2 NS TTLs
+# and the DNSKEY versions a and b publish in that time give V-2 findings that start after t0
+# (real under the model; the dataset should be recorded with a longer settling time).
 # Ends with "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,6 +19,8 @@ cd "$(dirname "$0")/../.."
 
 AN=${AN:-build/san/obs-analyzer}
 MIN_PROBES=${MIN_PROBES:-4}
+FINDINGS_CHECK=${FINDINGS_CHECK:-1}
+FINDINGS_SKIP=${FINDINGS_SKIP:-zsk-roll-correct}
 T=$(mktemp -d /tmp/obs-accept.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
@@ -62,6 +71,23 @@ for d in datasets/*/; do
 			| select((.first_bad | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601) >= ($t0 | fromdateiso8601))
 			| .resolver as $r | select(($oos | contains(" " + $r + " ")) | not) | $r] | unique | join(",")' "$T/g.json")
 		check_eq "$run: no observed glitch at an in-scope vantage" "" "$bad"
+	fi
+	if [ "$form" = correct ] && [ "$FINDINGS_CHECK" = 1 ] && [[ " $FINDINGS_SKIP " == *" $run "* ]]; then
+		echo "SKIP $run: findings after t0 (known: the previous run's delegation of c, see header)"
+	elif [ "$form" = correct ] && [ "$FINDINGS_CHECK" = 1 ]; then
+		"$AN" findings --db "$T/an.db" --zone example.lab. --json --at "$end" >"$T/f.json" 2>"$T/f.err"
+		if ! jq -e '.findings' "$T/f.json" >/dev/null 2>&1; then
+			fail "$run: findings --json" "$(head -c 300 "$T/f.err")"
+			continue
+		fi
+		# times compared to the millisecond; lo null = since before the record
+		bad=$(jq -r --arg t0 "$(jq -r .t0 "$d/truth.json")" '
+			def ms: . as $s | ($s | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601) * 1000
+				+ ((($s | capture("\\.(?<f>[0-9]+)Z$") | .f) // "0") + "00" | .[0:3] | tonumber);
+			[.findings[] | select(.severity == "ERROR" or .severity == "CRITICAL")
+			 | select(.lo != null and (.lo | ms) >= ($t0 | ms))
+			 | "\(.id)/\(.provider // "-")@\(.lo)"] | unique | join(" ")' "$T/f.json")
+		check_eq "$run: no ERROR or CRITICAL finding after t0" "" "$bad"
 	fi
 done
 [ "$n" -gt 0 ] || fail "datasets" "no recorded dataset in datasets/ (run datasets/record.sh)"

@@ -20,6 +20,8 @@ typedef struct world {
 	bool alg_mismatch;  /* the last provider signs with RSASHA256 */
 	bool cds_only_a;    /* only provider a publishes a CDS */
 	bool ttl_change;    /* provider a changes DNSKEY version and TTL mid-history */
+	bool undelegated;   /* the last provider serves the zone with keys of its own that no
+			     * DS and no other provider has, but no NS set names it */
 	const char *expect[4];
 	bool no_error; /* no ERROR or CRITICAL finding */
 } world_t;
@@ -70,8 +72,10 @@ static void run_world(const world_t *w, struct seen *out)
 	for (int p = 0; p < w->nprov; p++) {
 		char s[128];
 		snprintf(s, sizeof(s), ZONE " 300 IN NS ns.prov%s.lab.", names[p]);
-		ldns_rr_list_push_rr(ref, rr(s));
-		if (w->ds_lacks_last && p == w->nprov - 1)
+		bool last = p == w->nprov - 1;
+		if (!(w->undelegated && last))
+			ldns_rr_list_push_rr(ref, rr(s));
+		if ((w->ds_lacks_last || w->undelegated) && last)
 			continue;
 		ldns_rr *k = ldns_key2rr(ksk[p]);
 		ldns_rr_list_push_rr(ds, ldns_key_rr2ds(k, LDNS_SHA256));
@@ -88,6 +92,8 @@ static void run_world(const world_t *w, struct seen *out)
 		ldns_rr_list_push_rr(keys, ldns_key2rr(ksk[p]));
 		for (int q = 0; q < w->nprov; q++) {
 			if (w->no_zsk_import && p == 1 && q == w->nprov - 1)
+				continue;
+			if (w->undelegated && p != q && (p == w->nprov - 1 || q == w->nprov - 1))
 				continue;
 			ldns_rr_list_push_rr(keys, ldns_key2rr(zsk[q]));
 		}
@@ -217,6 +223,11 @@ static const world_t worlds[] = {
      .ttl_change = true,
      .expect = {"T-5"},
      .no_error = true},
+    {.name = "undelegated provider c with foreign keys",
+     .nprov = 3,
+     .undelegated = true,
+     .expect = {"V-1b"}, /* as INFO: c would break the chain once delegated */
+     .no_error = true},
 };
 
 Test(an_detect, healthy_model2_three_providers_no_error)
@@ -246,6 +257,18 @@ Test(an_detect, algorithm_mismatch_is_a1)
 Test(an_detect, cds_on_one_provider_is_c2)
 {
 	check_world(&worlds[6]);
+}
+
+Test(an_detect, undelegated_provider_with_foreign_keys_no_error)
+{
+	check_world(&worlds[8]);
+	struct seen s;
+	run_world(&worlds[8], &s);
+	for (size_t i = 0; i < s.n; i++) {
+		if (strcmp(s.ids[i], "V-1b") == 0)
+			cr_expect(strstr(s.msg[i], "not NS-reachable") != NULL,
+				  "V-1b must say why it is INFO: %s", s.msg[i]);
+	}
 }
 
 Test(an_detect, ttl_change_reports_largest_ttl_served)
