@@ -90,6 +90,7 @@ t_scenario() { # t_scenario NAME FORM [VAR=VALUE ...]
 	local windows nexp
 	windows=$(jq -c --slurpfile t "$dir/truth.json" "$INSCOPE" "$dir/failures.json")
 	nexp=$(jq '[.expected[] | select(.must)] | length' "$dir/truth.json")
+	t_logged "$name" "$form" "$dir"
 	if [ "$form" = correct ] || [ "$(jq '.expected | length' "$dir/truth.json")" = 0 ]; then
 		# no resolver in scope may fail at all
 		if [ "$windows" = "[]" ]; then pass "no-failure-$name-$form"
@@ -122,6 +123,40 @@ t_scenario() { # t_scenario NAME FORM [VAR=VALUE ...]
 	# report the observed windows (for the record)
 	jq -r '.resolvers | to_entries[] | "    \(.key): \([.value.failures[] | "[\(.t_from), \(.t_until // "end")) \(.class)"] | join(" "))"' \
 		"$dir/failures.json" | grep -v ': $' || true
+}
+
+# Logged validation failures (failures.json .resolvers[].logged, from the resolvers' logs and
+# PowerDNS's bogus counter). Correct forms: no in-scope resolver logs one after t0 (LOG_QUIET:
+# the implementations checked). Masked violating forms (LOG_MASKED): some ordinary resolver logs
+# one inside an expected window of the ordinary resolvers (MAY windows included) + 1 s.
+LOG_QUIET="unbound bind kresd pdns pinned-a pinned-b pinned-c"
+LOG_MASKED=" zsk-roll/sign-early "
+t_logged() { # t_logged NAME FORM DIR
+	local name=$1 form=$2 dir=$3 bad seen
+	if [ "$(jq '[.resolvers[] | select(.logged == null)] | length' "$dir/failures.json")" != 0 ]; then
+		fail "logged-$name-$form" "failures.json has no logged field"; return 0
+	fi
+	if [ "$form" = correct ]; then
+		bad=$(jq -c --slurpfile t "$dir/truth.json" --arg quiet " $LOG_QUIET " '$t[0] as $t
+			| def oos($r; $x): [$t.out_of_scope[] | select(.resolver == $r and .t_from <= $x + 0.6)] | length > 0;
+			[.resolvers | to_entries[] | .key as $r | select($quiet | contains(" " + $r + " "))
+			| (.value.logged.events[] | select(oos($r; .t) | not) | {r: $r, t, what, server}),
+			  (select((.value.logged.bogus_counter // 0) > 0 and (oos($r; 0) | not)) | {r: $r, bogus_counter: .value.logged.bogus_counter})]' \
+			"$dir/failures.json")
+		if [ "$bad" = "[]" ]; then pass "no-logged-failure-$name-$form"
+		else fail "no-logged-failure-$name-$form" "in-scope resolvers logged validation failures: $(cut -c1-400 <<<"$bad")"; fi
+	elif [[ $LOG_MASKED == *" $name/$form "* ]]; then
+		seen=$(jq -c --slurpfile t "$dir/truth.json" '$t[0] as $t | [.resolvers | to_entries[]
+			| select(.key | IN("unbound", "bind", "kresd", "pdns")) | .key as $r | .value.logged.events[]
+			| select(. as $e | [$t.expected[] | select((.resolvers | index($r)) and $e.t >= .t_from - 0.6 and $e.t <= .t_until + 1)] | length > 0)
+			| $r] | group_by(.) | map({(.[0]): length}) | add // {}' "$dir/failures.json")
+		if [ "$seen" != "{}" ]; then pass "logged-masked-$name-$form $seen"
+		else fail "logged-masked-$name-$form" "no ordinary resolver logged a validation failure inside the expected windows"; fi
+	fi
+	# for the record: logged events per resolver and their windows
+	jq -r '.resolvers | to_entries[] | select(.value.logged.count > 0 or (.value.logged.bogus_counter // 0) > 0)
+		| "    \(.key) logged: \(.value.logged.count) in \([.value.logged.windows[] | "[\(.t_from), \(.t_until)]"] | join(" "))\(if .value.logged.bogus_counter then "; bogus counter +\(.value.logged.bogus_counter)" else "" end)"' \
+		"$dir/failures.json" || true
 }
 
 declare -A DUR

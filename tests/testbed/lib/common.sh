@@ -92,6 +92,24 @@ spawn() { # spawn NAME CMD...: start CMD detached, log to $LOGD/NAME.log, record
 	setsid "$@" </dev/null >>"$LOGD/$name.log" 2>&1 &
 	echo "$!" >"$RUN/$name.pid"
 }
+# spawn_stamped NAME CMD...: like spawn, for daemons whose log lines carry no time (kresd) or
+# whole seconds only (Unbound): each line is prefixed with the time it was read, RFC 3339 UTC
+# with milliseconds ("2026-01-02T03:04:05.678Z "). The stamper is not the recorded pid: it ends
+# at end of file, when the daemon exits.
+spawn_stamped() {
+	local name=$1
+	shift
+	# (exec: a redirection of the function call alone would keep a saved copy of our stdout open)
+	setsid "$@" </dev/null > >(exec >>"$LOGD/$name.log" 2>&1; stamp_lines) 2>&1 &
+	echo "$!" >"$RUN/$name.pid"
+}
+stamp_lines() {
+	local l t
+	while IFS= read -r l || [ -n "$l" ]; do
+		t=${EPOCHREALTIME/,/.}
+		printf '%(%Y-%m-%dT%H:%M:%S)T.%.3sZ %s\n' "${t%.*}" "${t#*.}" "$l"
+	done
+}
 stop_pids() { # stop_pids NAME...: SIGTERM, wait up to 5 s, SIGKILL the rest
 	local n pid pids=()
 	for n in "$@"; do

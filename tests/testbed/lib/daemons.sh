@@ -236,9 +236,9 @@ start_daemon() { # start_daemon NAME (no-op if it runs)
 	auth-a) spawn "$1" knotd -c "$CONF/knot-a.conf" ;;
 	auth-b) spawn "$1" nsd -d -c "$CONF/nsd.conf" ;;
 	auth-c) spawn "$1" named -g -n 1 -c "$CONF/named-c.conf" ;;
-	res-unbound | pin-a | pin-b | pin-c) spawn "$1" unbound -d -c "$CONF/$1.conf" ;;
+	res-unbound | pin-a | pin-b | pin-c) spawn_stamped "$1" unbound -d -c "$CONF/$1.conf" ;;
 	res-bind) spawn "$1" named -g -n 1 -c "$CONF/named-res.conf" ;;
-	res-kresd) spawn "$1" kresd -n -c "$CONF/kresd.conf" "$RUN/kresd" ;;
+	res-kresd) spawn_stamped "$1" kresd -n -c "$CONF/kresd.conf" "$RUN/kresd" ;;
 	res-pdns) spawn "$1" pdns_recursor --config-dir="$RUN/pdns" ;;
 	esac
 }

@@ -42,12 +42,13 @@ probe_loop() {
 	done
 }
 
-# failures_json TSV T0 SCENARIO FORM: per resolver, the windows in which CD=0 did not give a
+# failures_json TSV T0 SCENARIO FORM [LOGGED]: per resolver, the windows in which CD=0 did not give a
 # validated answer. A window runs from its first failing probe to the first good probe after it
 # ("until", exclusive; null while still failing at the end). class: bogus (CD=1 gave the data),
 # lost (CD=1 failed too: SERVFAIL, timeout, REFUSED), insecure (NOERROR without AD), mixed.
+# LOGGED: lines "RESOLVER<TAB>JSON" (log_events in logs.sh), written as each resolver's "logged".
 failures_json() {
-	sort -t$'\t' -k3,3n -k4,4 -k6,6n "$1" | awk -F'\t' -v t0="$2" -v sc="$3" -v form="$4" -v resl="$RESOLVERS" '
+	sort -t$'\t' -k3,3n -k4,4 -k6,6n "$1" | awk -F'\t' -v t0="$2" -v sc="$3" -v form="$4" -v resl="$RESOLVERS" -v lf="${5:-}" '
 	function iso(e,   s, ms) { s = int(e); ms = int((e - s) * 1000 + 0.5); if (ms > 999) ms = 999
 		return strftime("%Y-%m-%dT%H:%M:%S", s, 1) sprintf(".%03dZ", ms) }
 	function close_w(r, until_e) {
@@ -59,6 +60,8 @@ failures_json() {
 		open[r] = 0
 	}
 	function addset(s, v) { return (index("," s ",", "," v ",") || v == "-") ? s : (s == "" ? v : s "," v) }
+	BEGIN { if (lf != "") while ((getline l < lf) > 0) { i = index(l, "\t")
+		if (i) { v = substr(l, i + 1); gsub(/\001/, "\n", v); logged[substr(l, 1, i - 1)] = v } } }
 	$1 == "round" { next }
 	{ key = $4 SUBSEP $1
 	  if ($6 == 0) { rc0[key] = $7; ad0[key] = $8; ede0[key] = $9; ep[key] = $3; seen[key] = 1; order[++n] = key; res[key] = $4 }
@@ -83,7 +86,9 @@ failures_json() {
 			if (open[r]) close_w(r, "")
 			printf "    \"%s\": {\"address\": \"%s\", \"probes\": %d, \"failures\": [", r, addr[r], probes[r]
 			for (w = 0; w < nw[r]; w++) printf "%s\n      %s", (w ? "," : ""), out[r, w]
-			printf "%s]}%s\n", (nw[r] ? "\n    " : ""), (j < m ? "," : "")
+			printf "%s]", (nw[r] ? "\n    " : "")
+			if (lf != "") printf ",\n      \"logged\": %s", (r in logged) ? logged[r] : "null"
+			printf "}%s\n", (j < m ? "," : "")
 		}
 		printf "  }\n}\n"
 	}'

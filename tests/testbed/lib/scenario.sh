@@ -267,6 +267,7 @@ cmd_scenario() {
 	say "scenario $name, form $form: baseline ready in $(fsub "$(now)" "$tb0") s; TTLs data $TTL_DATA dnskey $TTL_DNSKEY ds $TTL_DS ns $TTL_NS"
 	# Probe, baseline observation, steps, tail.
 	rm -f "$RUN/probe.stop"
+	log_mark "$RUN/logmark" # log offsets and counters just before t0
 	T0=$(now)
 	probe_loop "$out/resolvers.tsv" "$RUN/probe.stop" 600 &
 	echo "$!" >"$RUN/probe.pid"
@@ -287,21 +288,26 @@ cmd_scenario() {
 	rm -f "$RUN/probe.pid" "$RUN/probe.stop"
 	tend=$(now)
 	write_truth "$out/truth.json" "$name" "$form" "$tend"
-	failures_json "$out/resolvers.tsv" "$T0" "$name" "$form" >"$out/failures.json"
+	log_events "$RUN/logmark" "$T0" "$tend" >"$RUN/logged.tsv"
+	failures_json "$out/resolvers.tsv" "$T0" "$name" "$form" "$RUN/logged.tsv" >"$out/failures.json"
 	summarize "$out"
 	say "scenario $name ($form) took $(fsub "$tend" "$tb0") s (steps and probe $(fsub "$tend" "$T0") s); results in $out"
 }
 
-summarize() { # one line per resolver: failure windows relative to t0
+summarize() { # one line per resolver: failure windows and logged validation failures, relative to t0
 	local r
 	for r in $RESOLVERS; do
 		awk -v r="$r" '
-			$0 ~ "^    \"" r "\":" { on = 1 }
-			on && /"t_from"/ { match($0, /"t_from": [-0-9.]+/); a = substr($0, RSTART + 10, RLENGTH - 10)
-				match($0, /"t_until": [-0-9.nul]+/); b = substr($0, RSTART + 11, RLENGTH - 11)
-				match($0, /"class": "[a-z]+"/); c = substr($0, RSTART + 10, RLENGTH - 11)
-				w = w sprintf(" [%s, %s) %s", a, b, c) }
-			on && /\]\}/ { on = 0 }
-			END { printf "  %-9s failures:%s\n", r, (w == "" ? " none" : w) }' "$1/failures.json" >&2
+			function num(k,   v) { if (!match($0, "\"" k "\": [-0-9.nul]+")) return "?"
+				v = substr($0, RSTART + length(k) + 4, RLENGTH - length(k) - 4); return v }
+			$0 ~ "^    \"" r "\":" { on = 1; sect = "f"; next }
+			on && /"logged"/ { sect = "l"; if ($0 ~ /"logged": null/) on = 0; else nl = num("count") }
+			on && sect == "f" && /"t_from"/ { match($0, /"class": "[a-z]+"/); c = substr($0, RSTART + 10, RLENGTH - 11)
+				w = w sprintf(" [%s, %s) %s", num("t_from"), num("t_until"), c) }
+			on && sect == "l" && /"t_from"/ { lw = lw sprintf(" [%s, %s] %s", num("t_from"), num("t_until"), num("count")) }
+			on && sect == "l" && /"bogus_counter"/ { b = num("bogus_counter"); on = 0 }
+			END { printf "  %-9s failures:%s", r, (w == "" ? " none" : w)
+				if (nl != "") printf "; logged: %s%s%s", nl, (lw == "" ? "" : " in" lw), (b != "null" && b != "" ? "; bogus counter +" b : "")
+				printf "\n" }' "$1/failures.json" >&2
 	done
 }

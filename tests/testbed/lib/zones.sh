@@ -35,9 +35,12 @@ gen_key() { # gen_key NAME ZONE ALG [k]
 	local b args=(-a "$3")
 	[ "$4" = k ] && args+=(-k)
 	[ "$3" = RSASHA256 ] && args+=(-b 1024)
-	b=$(cd "$KEYS" && ldns-keygen "${args[@]}" "$2") || return 1
-	local e
-	for e in key private ds; do [ -e "$KEYS/$b.$e" ] && mv -f "$KEYS/$b.$e" "$KEYS/$1.$e"; done
+	# each key in its own directory: two keys of one zone may get the same tag (same file names)
+	local d e
+	d=$(mktemp -d "$KEYS/.gen.XXXXXX") || return 1
+	b=$(cd "$d" && ldns-keygen "${args[@]}" "$2") || { rm -rf "$d"; return 1; }
+	for e in key private ds; do [ -e "$d/$b.$e" ] && mv -f "$d/$b.$e" "$KEYS/$1.$e"; done
+	rm -rf "$d"
 	b=${b##*+}
 	printf '%d\n' "$((10#$b))" >"$KEYS/$1.tag"
 }
