@@ -221,7 +221,11 @@ static int load(struct dctx *d)
 			bool have = false;
 			for (size_t i = 0; i < d->pn; i++)
 				have |= strcmp(d->prov[i], t->origin) == 0;
-			if (!have && d->pn < 16)
+			if (!have && d->pn >= sizeof(d->prov) / sizeof(d->prov[0])) {
+				ret = OBS_ELIMIT; /* more providers than the table holds: say so */
+				goto done;
+			}
+			if (!have)
 				snprintf(d->prov[d->pn++], sizeof(d->prov[0]), "%s", t->origin);
 		}
 	}
