@@ -543,16 +543,7 @@ static void on_result(void *arg, const eng_result_t *r)
 {
 	coll_t *c = arg;
 	struct coll_series *s = r->req->user;
-	store_obs_t o = {.series_id = s->id,
-			 .t = r->t,
-			 .attempt = r->attempt,
-			 .transport = r->transport,
-			 .status = r->status,
-			 .rtt = r->rtt,
-			 .ans = r->ans,
-			 .wire = r->wire,
-			 .wire_len = r->wire_len,
-			 .wire_hash = r->wire_hash};
+	store_obs_t o = eng_result_obs(r, s->id);
 	int64_t obs_id = 0;
 	if (store_observe(c->store, &o, &obs_id) != OBS_EOK)
 		store_failed(c, "observation");

@@ -75,6 +75,21 @@ typedef struct eng_result {
 
 typedef void (*eng_result_fn)(void *arg, const eng_result_t *r);
 
+/* The observation row of a result, for series_id. */
+static inline store_obs_t eng_result_obs(const eng_result_t *r, int64_t series_id)
+{
+	return (store_obs_t){.series_id = series_id,
+			     .t = r->t,
+			     .attempt = r->attempt,
+			     .transport = r->transport,
+			     .status = r->status,
+			     .rtt = r->rtt,
+			     .ans = r->ans,
+			     .wire = r->wire,
+			     .wire_len = r->wire_len,
+			     .wire_hash = r->wire_hash};
+}
+
 /* Sees every DNS message the engine sends (out) or receives, with both ends' addresses and
  * ports (for -w FILE). The message is valid during the call only. */
 typedef void (*eng_tap_fn)(void *arg, obs_usec_t t, bool out, const obs_addr_t *local,

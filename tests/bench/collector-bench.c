@@ -32,16 +32,7 @@ static void on_result(void *arg, const eng_result_t *r)
 {
 	struct bench *b = arg;
 	size_t kind = (size_t)(uintptr_t)r->req->user;
-	store_obs_t o = {.series_id = b->series[kind],
-			 .t = r->t,
-			 .attempt = r->attempt,
-			 .transport = r->transport,
-			 .status = r->status,
-			 .rtt = r->rtt,
-			 .ans = r->ans,
-			 .wire = r->wire,
-			 .wire_len = r->wire_len,
-			 .wire_hash = r->wire_hash};
+	store_obs_t o = eng_result_obs(r, b->series[kind]);
 	if (store_observe(b->store, &o, NULL) != OBS_EOK) {
 		fprintf(stderr, "store: %s\n", store_errmsg(b->store));
 		exit(1);
