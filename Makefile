@@ -11,7 +11,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 
 WARN := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
-INCLUDES := -Icommon -Icollector -Ianalyzer
+INCLUDES := -Icommon -Icollector -Ianalyzer -Ianalyzer/cli
 REL_CFLAGS := $(WARN) -O2 -g -MMD -MP
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_CFLAGS := $(WARN) -O1 -g -MMD -MP $(SAN_FLAGS)
@@ -22,6 +22,7 @@ AN_LIB_SRC := $(filter-out analyzer/main.c,$(wildcard analyzer/*.c))
 LIB_SRC := $(COMMON_SRC) $(COLL_LIB_SRC) $(AN_LIB_SRC)
 MIGRATIONS := $(sort $(wildcard schemas/collector/[0-9]*.sql))
 AN_MIGRATIONS := $(sort $(wildcard schemas/analysis/[0-9]*.sql))
+AN_CLI_SRC := analyzer/main.c $(wildcard analyzer/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 GEN := build/gen/migrations.c
@@ -97,11 +98,11 @@ bin/obs-collector: build/rel/collector/main.o $(REL_OBJ)
 build/san/obs-collector: build/san/collector/main.o $(SAN_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
-bin/obs-analyzer: build/rel/analyzer/main.o $(REL_OBJ)
+bin/obs-analyzer: $(patsubst %.c,build/rel/%.o,$(AN_CLI_SRC)) $(REL_OBJ)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(PKG_LIBS)
 
-build/san/obs-analyzer: build/san/analyzer/main.o $(SAN_OBJ)
+build/san/obs-analyzer: $(patsubst %.c,build/san/%.o,$(AN_CLI_SRC)) $(SAN_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
 build/san/unit-tests: $(patsubst %.c,build/san/%.o,$(UNIT_SRC)) $(SAN_OBJ)
@@ -132,12 +133,12 @@ demo: deps
 	@tools/demo.sh
 
 format:
-	clang-format -i $(LIB_SRC) collector/main.c analyzer/main.c tools/embed.c \
-		$(wildcard common/*.h collector/*.h analyzer/*.h) $(UNIT_SRC)
+	clang-format -i $(LIB_SRC) collector/main.c $(AN_CLI_SRC) tools/embed.c \
+		$(wildcard common/*.h collector/*.h analyzer/*.h analyzer/cli/*.h) $(UNIT_SRC)
 
 format-check:
-	@clang-format --dry-run -Werror $(LIB_SRC) collector/main.c analyzer/main.c tools/embed.c \
-		$(wildcard common/*.h collector/*.h analyzer/*.h) $(UNIT_SRC) && echo "format-check: ok"
+	@clang-format --dry-run -Werror $(LIB_SRC) collector/main.c $(AN_CLI_SRC) tools/embed.c \
+		$(wildcard common/*.h collector/*.h analyzer/*.h analyzer/cli/*.h) $(UNIT_SRC) && echo "format-check: ok"
 
 clean:
 	rm -rf build bin

@@ -1,162 +1,107 @@
 /* SPDX-License-Identifier: MIT */
-/* obs-analyzer: thin glue over the analyzer library. */
+/* obs-analyzer: option parsing and the command table; each verb lives in cli/cli_<verb>.c. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "detect.h"
-#include "ingest.h"
+#include "cli.h"
 #include "obs_err.h"
-#include "report_json.h"
 #include "timefmt.h"
 
-static const char usage[] =
-    "usage: obs-analyzer ingest --db FILE COLLECTOR.db...\n"
-    "       obs-analyzer findings|glitches --db FILE [--zone Z] [--at TIME] [--json]\n"
-    "  --db FILE    the analysis database\n  --zone Z     one zone (default: every zone)\n"
-    "  --at TIME    RFC 3339 or +/-SECONDS relative to now (default: now)\n"
-    "  --json       JSON output (schemas/findings.schema.json, schemas/glitches.schema.json)\n";
-
-struct out {
-	json_t *doc;
-	bool json;
+static const cli_cmd_t cmds[] = {
+    {"ingest", true, true, cli_ingest, "ingest --db FILE COLLECTOR.db..."},
+    {"findings", false, false, cli_findings, "findings --db FILE [--zone Z] [--at T] [--json]"},
+    {"glitches", false, false, cli_glitches,
+     "glitches --db FILE [--zone Z] [--at T] [--json] [--predicted]"},
 };
 
-static void print_finding(void *arg, const det_finding_t *f)
+static void usage(FILE *f)
 {
-	struct out *o = arg;
-	char a[OBS_TIME_STRLEN], b[OBS_TIME_STRLEN];
-	if (o->json) {
-		rj_add_finding(o->doc, f);
-		return;
-	}
-	printf("%-8s %-5s %s [%s, %s) %s%s%s%s: %s\n", det_sev_names[f->sev], f->id, f->zone,
-	       obs_time_format(f->lo, a, sizeof(a)),
-	       f->hi == INT64_MAX ? "open" : obs_time_format(f->hi, b, sizeof(b)), f->provider,
-	       f->server[0] ? " " : "", f->server, f->vantage, f->msg);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "%s obs-analyzer %s\n", i ? "      " : "usage:", cmds[i].usage);
+	fputs("  --db FILE    the analysis database\n"
+	      "  --zone Z     one zone (default: every zone)\n"
+	      "  --at TIME    RFC 3339 or +/-SECONDS relative to now (default: now)\n"
+	      "  --json       JSON output (documents described in schemas/*.schema.json)\n",
+	      f);
 }
 
-static void print_glitch(void *arg, const og_glitch_t *g)
-{
-	struct out *o = arg;
-	char a[OBS_TIME_STRLEN], b[OBS_TIME_STRLEN];
-	if (o->json) {
-		rj_add_glitch(o->doc, g);
-		return;
-	}
-	printf("%s %s %s/%u [%s, %s) %lld polls%s%s", g->vantage, g->kind, g->qname, g->qtype,
-	       obs_time_format(g->first_bad, a, sizeof(a)),
-	       g->hi == INT64_MAX ? "open" : obs_time_format(g->hi, b, sizeof(b)),
-	       (long long)g->polls, g->excluded ? " (excluded: O-1)" : "",
-	       g->cached_n ? " cached:" : "");
-	for (size_t i = 0; i < g->cached_n; i++)
-		printf(" %s=v%lld(ttl %lld)", g->cached[i].role, (long long)g->cached[i].version_id,
-		       (long long)g->cached[i].ttl_s);
-	printf("\n");
-}
+static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+				     {"zone", required_argument, NULL, 'z'},
+				     {"at", required_argument, NULL, 'a'},
+				     {"json", no_argument, NULL, 'j'},
+				     {"predicted", no_argument, NULL, 'p'},
+				     {"help", no_argument, NULL, 'h'},
+				     {NULL, 0, NULL, 0}};
 
-static void add_vantage(void *arg, const og_vantage_t *v)
+/* Options up to the next operand ("+": whatif steps such as "ds-set" are operands).
+ * Returns 0 to go on, 1 after --help, 2 on a bad option. */
+static int parse_opts(int argc, char **argv, cli_ctx_t *c, const char **at_s)
 {
-	struct out *o = arg;
-	if (o->json)
-		rj_add_vantage(o->doc, v);
-	else if (v->broken)
-		printf("%s excluded: broken in the baseline (O-1)\n", v->vantage);
-}
-
-static int analyse(an_db_t *db, const char *cmd, const char *zone, obs_usec_t at, bool json)
-{
-	sigv_t *sv = NULL;
-	int ret = sigv_new(db, false, &sv);
-	sqlite3_stmt *st = NULL;
-	if (ret == OBS_EOK &&
-	    sqlite3_prepare_v2(an_db_sql(db),
-			       "SELECT DISTINCT zone FROM target WHERE ?1 IS NULL "
-			       "OR zone = ?1 ORDER BY zone",
-			       -1, &st, NULL) != SQLITE_OK)
-		ret = OBS_ESQL;
-	if (st)
-		sqlite3_bind_text(st, 1, zone, -1, SQLITE_STATIC);
-	bool glitches = strcmp(cmd, "glitches") == 0;
-	while (ret == OBS_EOK && sqlite3_step(st) == SQLITE_ROW) {
-		const char *z = (const char *)sqlite3_column_text(st, 0);
-		struct out o = {.json = json};
-		if (json &&
-		    (o.doc = rj_document(z, at, glitches ? "glitches" : "findings")) == NULL)
-			ret = OBS_ENOMEM;
-		else if (glitches)
-			ret = og_run(db, z, at, 0, print_glitch, add_vantage, &o);
-		else
-			ret = det_run(db, z, at, NULL, sv, print_finding, &o);
-		if (ret == OBS_EOK && json)
-			json_dumpf(o.doc, stdout, JSON_INDENT(2) | JSON_SORT_KEYS), printf("\n");
-		json_decref(o.doc);
+	int opt;
+	while ((opt = getopt_long(argc, argv, "+d:z:a:jph", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'd':
+			c->dbpath = optarg;
+			break;
+		case 'z':
+			c->zone = optarg;
+			break;
+		case 'a':
+			*at_s = optarg;
+			break;
+		case 'j':
+			c->json = true;
+			break;
+		case 'p':
+			c->predicted = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			usage(stderr);
+			return 2;
+		}
 	}
-	sqlite3_finalize(st);
-	sigv_free(sv);
-	return ret;
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"db", required_argument, NULL, 'd'}, {"zone", required_argument, NULL, 'z'},
-	    {"at", required_argument, NULL, 'a'}, {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},     {NULL, 0, NULL, 0}};
-	const char *dbpath = NULL, *zone = NULL, *at_s = NULL;
-	bool json = false;
-	int c;
-	while ((c = getopt_long(argc, argv, "d:z:a:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			dbpath = optarg;
-			break;
-		case 'z':
-			zone = optarg;
-			break;
-		case 'a':
-			at_s = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
-		}
-	}
-	const char *cmd = optind < argc ? argv[optind++] : "";
-	bool ingest = strcmp(cmd, "ingest") == 0;
-	if (dbpath == NULL || (!ingest && strcmp(cmd, "findings") && strcmp(cmd, "glitches")) ||
-	    (ingest && optind >= argc)) {
-		fputs(usage, stderr);
+	char err[512] = "";
+	cli_ctx_t c = {.err = err, .errlen = sizeof(err)};
+	const char *at_s = NULL;
+	int r = parse_opts(argc, argv, &c, &at_s);
+	if (r)
+		return r == 1 ? 0 : 2;
+	const char *verb = optind < argc ? argv[optind++] : "";
+	const cli_cmd_t *cmd = NULL;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmds[i].name, verb) == 0)
+			cmd = &cmds[i];
+	/* options may also follow the verb (obs-analyzer status --db F --json) */
+	if ((r = parse_opts(argc, argv, &c, &at_s)) != 0)
+		return r == 1 ? 0 : 2;
+	c.argc = argc - optind;
+	c.argv = argv + optind;
+	if (cmd == NULL || c.dbpath == NULL || (cmd->operands && c.argc == 0)) {
+		if (cmd == NULL && verb[0])
+			fprintf(stderr, "obs-analyzer: unknown command '%s'\n", verb);
+		usage(stderr);
 		return 2;
 	}
 	obs_clock_t clk = obs_clock_real();
-	obs_usec_t now = obs_clock_now(&clk), at = now;
-	if (at_s && obs_time_parse(at_s, now, &at) != OBS_EOK) {
+	c.now = c.at = obs_clock_now(&clk);
+	if (at_s && obs_time_parse(at_s, c.now, &c.at) != OBS_EOK) {
 		fprintf(stderr, "obs-analyzer: --at %s: not RFC 3339 or +/-SECONDS\n", at_s);
 		return 2;
 	}
-	char err[512] = "";
-	an_db_t *db = NULL;
-	int ret = an_db_open(dbpath, !ingest, now, &db, err, sizeof(err));
-	for (int i = optind; ingest && ret == OBS_EOK && i < argc; i++) {
-		ing_stats_t s;
-		if ((ret = ing_collector(db, argv[i], now, &s, err, sizeof(err))) == OBS_EOK)
-			printf("%s: collector %s: %lld observations, %lld new versions, %lld keys, "
-			       "%lld series re-run, clock offset %.3f s (%lld samples)\n",
-			       argv[i], s.collector, (long long)s.observations,
-			       (long long)s.versions, (long long)s.keys, (long long)s.runs_series,
-			       (double)s.clock_offset_us / 1e6, (long long)s.offset_samples);
-	}
-	if (!ingest && ret == OBS_EOK)
-		ret = analyse(db, cmd, zone, at, json);
+	int ret = an_db_open(c.dbpath, !cmd->writes, c.now, &c.db, err, sizeof(err));
+	if (ret == OBS_EOK)
+		ret = cmd->run(&c);
 	if (ret != OBS_EOK)
-		fprintf(stderr, "obs-analyzer %s: %s\n", cmd, err[0] ? err : obs_strerror(ret));
-	an_db_close(db);
+		fprintf(stderr, "obs-analyzer %s: %s\n", verb, err[0] ? err : obs_strerror(ret));
+	an_db_close(c.db);
 	return ret == OBS_EOK ? 0 : 1;
 }
