@@ -2,17 +2,23 @@
 /* obs-analyzer: option parsing and the command table; each verb lives in cli/cli_<verb>.c. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "obs_err.h"
 #include "timefmt.h"
+#include "verdict.h"
 
 static const cli_cmd_t cmds[] = {
     {"ingest", true, true, cli_ingest, "ingest --db FILE COLLECTOR.db..."},
     {"findings", false, false, cli_findings, "findings --db FILE [--zone Z] [--at T] [--json]"},
     {"glitches", false, false, cli_glitches,
      "glitches --db FILE [--zone Z] [--at T] [--json] [--predicted]"},
+    {"status", false, false, cli_status,
+     "status --db FILE [--zone Z] [--at T] [--json] [--eps-safe S] [--max-age S]"},
+    {"whatif", false, true, cli_whatif,
+     "whatif --db FILE --zone Z [--at T] [--json] STEP [+ STEP...]"},
 };
 
 static void usage(FILE *f)
@@ -22,7 +28,14 @@ static void usage(FILE *f)
 	fputs("  --db FILE    the analysis database\n"
 	      "  --zone Z     one zone (default: every zone)\n"
 	      "  --at TIME    RFC 3339 or +/-SECONDS relative to now (default: now)\n"
-	      "  --json       JSON output (documents described in schemas/*.schema.json)\n",
+	      "  --json       JSON output (documents described in schemas/*.schema.json)\n"
+	      "  --predicted  glitches: the cache-state model's predicted windows\n"
+	      "  --eps-safe S safety margin of earliest times (default 0.25 s)\n"
+	      "  --max-age S  data older than S seconds is stale (default: poll + 2 s)\n"
+	      "STEP: dnskey-add|dnskey-del P KEY, dnskey-set P KEY... [signed-by KEY...],\n"
+	      "      sign-with P KEY..., ds-set KEY...|HEX..., ns-set parent|P NAME...,\n"
+	      "      stop P, start P, cds-set P KEY...|HEX..., csync-set P\n"
+	      "KEY:  ALG/TAG, ALG/TAG/FP (16 hex digits of SHA-256 of the RDATA), wire:BASE64\n",
 	      f);
 }
 
@@ -31,15 +44,17 @@ static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
 				     {"at", required_argument, NULL, 'a'},
 				     {"json", no_argument, NULL, 'j'},
 				     {"predicted", no_argument, NULL, 'p'},
+				     {"eps-safe", required_argument, NULL, 'E'},
+				     {"max-age", required_argument, NULL, 'M'},
 				     {"help", no_argument, NULL, 'h'},
 				     {NULL, 0, NULL, 0}};
 
 /* Options up to the next operand ("+": whatif steps such as "ds-set" are operands).
  * Returns 0 to go on, 1 after --help, 2 on a bad option. */
-static int parse_opts(int argc, char **argv, cli_ctx_t *c, const char **at_s)
+static int parse_opts(int argc, char **argv, cli_ctx_t *c, const char **at_s, vd_opts_t *vd)
 {
 	int opt;
-	while ((opt = getopt_long(argc, argv, "+d:z:a:jph", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+d:z:a:jphE:M:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			c->dbpath = optarg;
@@ -56,6 +71,18 @@ static int parse_opts(int argc, char **argv, cli_ctx_t *c, const char **at_s)
 		case 'p':
 			c->predicted = true;
 			break;
+		case 'E':
+		case 'M': {
+			char *end;
+			double v = strtod(optarg, &end);
+			if (end == optarg || *end || v < 0 || v > 86400) {
+				fprintf(stderr, "obs-analyzer: --%s %s: seconds, 0 to 86400\n",
+					opt == 'E' ? "eps-safe" : "max-age", optarg);
+				return 2;
+			}
+			*(opt == 'E' ? &vd->eps_safe : &vd->max_age) = (obs_usec_t)(v * 1e6);
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -70,9 +97,10 @@ static int parse_opts(int argc, char **argv, cli_ctx_t *c, const char **at_s)
 int main(int argc, char **argv)
 {
 	char err[512] = "";
-	cli_ctx_t c = {.err = err, .errlen = sizeof(err)};
+	vd_opts_t vd = {.eps_safe = -1, .max_age = 0};
+	cli_ctx_t c = {.err = err, .errlen = sizeof(err), .vd = &vd};
 	const char *at_s = NULL;
-	int r = parse_opts(argc, argv, &c, &at_s);
+	int r = parse_opts(argc, argv, &c, &at_s, &vd);
 	if (r)
 		return r == 1 ? 0 : 2;
 	const char *verb = optind < argc ? argv[optind++] : "";
@@ -81,7 +109,7 @@ int main(int argc, char **argv)
 		if (strcmp(cmds[i].name, verb) == 0)
 			cmd = &cmds[i];
 	/* options may also follow the verb (obs-analyzer status --db F --json) */
-	if ((r = parse_opts(argc, argv, &c, &at_s)) != 0)
+	if ((r = parse_opts(argc, argv, &c, &at_s, &vd)) != 0)
 		return r == 1 ? 0 : 2;
 	c.argc = argc - optind;
 	c.argv = argv + optind;

@@ -13,9 +13,14 @@
 #include "clock.h"
 #include "sigv.h"
 
+/* The default safety margin added to every earliest time. The conservative bounds already
+ * hold the observation uncertainty (a change counts from the first poll that saw it), so
+ * this covers clock error between the observatory and resolvers. */
+#define VD_EPS_SAFE_DEFAULT (250 * 1000)
+
 typedef struct vd_opts {
-	obs_usec_t eps_safe;  /* safety margin added to every earliest time (default 250 ms) */
-	obs_usec_t max_age;   /* data older than this at `at` is stale (0: poll period + 2 s) */
+	obs_usec_t eps_safe; /* margin added to earliest times; < 0: VD_EPS_SAFE_DEFAULT */
+	obs_usec_t max_age;  /* data older than this at `at` is stale (0: poll period + 2 s) */
 } vd_opts_t;
 
 /* The status document of zone at `at`: {zone, at, status, reasons[], glitches[] (predicted,
@@ -31,10 +36,16 @@ int vd_status(an_db_t *db, sigv_t *sv, const char *zone, obs_usec_t at, const vd
  * model_hash, valid_until, data_age}. A malformed request or step gives OBS_ESYNTAX with the
  * reason in err (for an HTTP 400); an unknown zone OBS_ENOENT (404).
  * *out is owned by the caller. */
-int vd_whatif(an_db_t *db, sigv_t *sv, const json_t *request, obs_usec_t now,
-	      const vd_opts_t *opts, json_t **out, char *err, size_t errlen);
+int vd_whatif(an_db_t *db, sigv_t *sv, const json_t *request, obs_usec_t now, const vd_opts_t *opts,
+	      json_t **out, char *err, size_t errlen);
 
 /* Parse CLI steps (argv: "OP ARG... [+ OP ARG...]", DESIGN.md §10) into the JSON request
  * {"zone", "at", "steps"}. Returns OBS_EOK or OBS_ESYNTAX (reason in err). */
 int vd_steps_from_argv(int argc, char **argv, const char *zone, obs_usec_t at, json_t **out,
 		       char *err, size_t errlen);
+
+/* The predicted glitch windows of zone up to `at` (Algorithm A, default profile, every tier):
+ * {zone, at, model_hash, data_age, predicted: [{id, tier, severity, a, b, server, windows:
+ * [{lo, hi}], reason}]} (schemas/predicted.schema.json). */
+int vd_predicted(an_db_t *db, sigv_t *sv, const char *zone, obs_usec_t at, json_t **out, char *err,
+		 size_t errlen);

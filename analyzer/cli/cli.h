@@ -17,8 +17,9 @@ typedef struct cli_ctx {
 	obs_usec_t now;   /* the real time */
 	obs_usec_t at;    /* --at (default: now) */
 	bool json;
-	bool predicted; /* --predicted (glitches) */
-	int argc;       /* operands after the verb */
+	bool predicted;           /* --predicted (glitches) */
+	const struct vd_opts *vd; /* verdict options (--eps-safe, --max-age) */
+	int argc;                 /* operands after the verb */
 	char **argv;
 	char *err; /* a message for main to print (may stay "") */
 	size_t errlen;
@@ -42,3 +43,5 @@ void cli_print_json(const void *doc);
 int cli_ingest(cli_ctx_t *c);
 int cli_findings(cli_ctx_t *c);
 int cli_glitches(cli_ctx_t *c);
+int cli_status(cli_ctx_t *c);
+int cli_whatif(cli_ctx_t *c);

@@ -7,6 +7,7 @@
 #include "oglitch.h"
 #include "report_json.h"
 #include "timefmt.h"
+#include "verdict.h"
 
 struct out {
 	json_t *doc;
@@ -54,7 +55,41 @@ static int one_zone(cli_ctx_t *c, const char *zone, void *arg)
 	return ret;
 }
 
+static int one_zone_predicted(cli_ctx_t *c, const char *zone, void *arg)
+{
+	json_t *doc = NULL;
+	int ret = vd_predicted(c->db, arg, zone, c->at, &doc, c->err, c->errlen);
+	if (ret == OBS_EOK && c->json) {
+		cli_print_json(doc);
+	} else if (ret == OBS_EOK) {
+		size_t i, j;
+		const json_t *g, *w;
+		json_array_foreach(json_object_get(doc, "predicted"), i, g)
+		{
+			printf("%s %s %s %s:", zone, json_string_value(json_object_get(g, "id")),
+			       json_string_value(json_object_get(g, "tier")),
+			       json_string_value(json_object_get(g, "severity")));
+			json_array_foreach(json_object_get(g, "windows"), j, w)
+			{
+				const char *lo = json_string_value(json_object_get(w, "lo"));
+				const char *hi = json_string_value(json_object_get(w, "hi"));
+				printf(" [%s, %s)", lo ? lo : "-inf", hi ? hi : "open");
+			}
+			printf(" %s\n", json_string_value(json_object_get(g, "reason")));
+		}
+	}
+	json_decref(doc);
+	return ret;
+}
+
 int cli_glitches(cli_ctx_t *c)
 {
-	return cli_each_zone(c, one_zone, NULL);
+	if (!c->predicted)
+		return cli_each_zone(c, one_zone, NULL);
+	sigv_t *sv = NULL;
+	int ret = sigv_new(c->db, false, &sv);
+	if (ret == OBS_EOK)
+		ret = cli_each_zone(c, one_zone_predicted, sv);
+	sigv_free(sv);
+	return ret;
 }
