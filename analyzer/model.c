@@ -33,8 +33,11 @@ static void ver_free(mdl_ver_t *v)
 	v->sig = NULL;
 	v->nsig = 0;
 	iset_free(&v->served);
+	iset_free(&v->seen);
 	iset_free(&v->F);
 	iset_free(&v->C);
+	iset_free(&v->Fs);
+	iset_free(&v->Cs);
 }
 
 void mdl_free(mdl_t *m)
@@ -43,8 +46,10 @@ void mdl_free(mdl_t *m)
 		return;
 	for (size_t i = 0; i < m->nv; i++)
 		ver_free(&m->v[i]);
-	for (size_t i = 0; i < m->ns; i++)
+	for (size_t i = 0; i < m->ns; i++) {
 		iset_free(&m->srv[i].lame);
+		iset_free(&m->srv[i].dead);
+	}
 	for (size_t i = 0; i < MDL_MAXPROV; i++)
 		iset_free(&m->nsr[i]);
 	free(m->v);
@@ -374,7 +379,8 @@ static int load_versions(an_db_t *db, sigv_t *sv, mdl_t *m)
 	if (sqlite3_prepare_v2(
 		an_db_sql(db),
 		"SELECT r.version_id, t.kind, t.origin, s.role, r.first_seen, r.prev_poll, "
-		"r.next_poll, coalesce(r.ttl_max_s, 0) FROM run r JOIN series s ON s.id = "
+		"r.next_poll, coalesce(r.ttl_max_s, 0), t.address, r.last_seen FROM run r JOIN "
+		"series s ON s.id = "
 		"r.series_id JOIN target t ON t.id = s.target_id WHERE t.zone = ? AND t.kind IN "
 		"('parent', 'provider') AND (s.flags & 1) = 0 AND r.version_id != 0 AND "
 		"r.first_seen <= ? AND s.role NOT IN ('addr', 'bogus') ORDER BY t.origin, "
@@ -386,6 +392,7 @@ static int load_versions(an_db_t *db, sigv_t *sv, mdl_t *m)
 	sqlite3_bind_text(st, 1, m->zone, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, m->at);
 	mdl_ver_t *cur = NULL;
+	iset_t run = ISET_INIT, tmp = ISET_INIT;
 	while (ret == OBS_EOK && sqlite3_step(st) == SQLITE_ROW) {
 		int64_t vid = sqlite3_column_int64(st, 0);
 		bool parent = strcmp((const char *)sqlite3_column_text(st, 1), "parent") == 0;
@@ -416,8 +423,25 @@ static int load_versions(an_db_t *db, sigv_t *sv, mdl_t *m)
 		int64_t ttl = sqlite3_column_int64(st, 7);
 		if (ttl > cur->ttl_s)
 			cur->ttl_s = ttl;
-		ret = iset_add(&cur->served, lo, hi);
+		obs_usec_t first = sqlite3_column_int64(st, 4), last = sqlite3_column_int64(st, 9);
+		if (last > m->at)
+			last = m->at;
+		const char *addr = (const char *)sqlite3_column_text(st, 8);
+		const iset_t *dead = NULL;
+		for (size_t k = 0; k < m->ns && dead == NULL; k++)
+			if (m->srv[k].origin == o && strcmp(m->srv[k].address, addr) == 0)
+				dead = &m->srv[k].dead;
+		run.n = 0;
+		if ((ret = iset_add(&run, lo, hi)) == OBS_EOK && dead &&
+		    (ret = iset_minus(&run, dead, &tmp)) == OBS_EOK)
+			ret = iset_copy(&run, &tmp);
+		if (ret == OBS_EOK && (ret = iset_or(&cur->served, &run, &tmp)) == OBS_EOK)
+			ret = iset_copy(&cur->served, &tmp);
+		if (ret == OBS_EOK)
+			ret = iset_add(&cur->seen, first, last + 1);
 	}
+	iset_free(&run);
+	iset_free(&tmp);
 	sqlite3_finalize(st);
 	for (size_t i = 0; ret == OBS_EOK && i < m->nv; i++)
 		ret = decode(m, sv, vc, &m->v[i]);
@@ -451,7 +475,7 @@ static int load_lame(an_db_t *db, mdl_t *m)
 				  -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, s->origin == MDL_PARENT ? "ds" : "soa", -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, m->at);
-		obs_usec_t good = ISET_NEG_INF, lame_from = 0;
+		obs_usec_t good = ISET_NEG_INF, lame_from = 0, dead_from = 0;
 		bool in_lame = false;
 		while (ret == OBS_EOK && sqlite3_step(st) == SQLITE_ROW) {
 			obs_usec_t t = sqlite3_column_int64(st, 0);
@@ -460,6 +484,7 @@ static int load_lame(an_db_t *db, mdl_t *m)
 			if (lame && !in_lame) {
 				in_lame = true;
 				lame_from = good; /* it may have gone lame right after that poll */
+				dead_from = t;
 			} else if (!lame && in_lame) {
 				in_lame = false;
 				ret = iset_add(&s->lame, lame_from, t);
@@ -474,8 +499,9 @@ static int load_lame(an_db_t *db, mdl_t *m)
 			if (t < m->first_obs)
 				m->first_obs = t;
 		}
-		if (ret == OBS_EOK && in_lame)
-			ret = iset_add(&s->lame, lame_from, ISET_INF);
+		if (ret == OBS_EOK && in_lame &&
+		    (ret = iset_add(&s->lame, lame_from, ISET_INF)) == OBS_EOK)
+			ret = iset_add(&s->dead, dead_from, ISET_INF);
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
@@ -531,9 +557,9 @@ int mdl_load(an_db_t *db, sigv_t *sv, const char *zone, obs_usec_t at, mdl_t **o
 	if (ret == OBS_EOK)
 		ret = load_keys(db, m, err, errlen);
 	if (ret == OBS_EOK)
-		ret = load_versions(db, sv, m);
-	if (ret == OBS_EOK)
 		ret = load_lame(db, m);
+	if (ret == OBS_EOK)
+		ret = load_versions(db, sv, m);
 	if (ret == OBS_EOK)
 		ret = load_meta(db, m);
 	if (ret != OBS_EOK) {
@@ -565,7 +591,9 @@ int mdl_copy(const mdl_t *m, mdl_t **out)
 	for (; c->ns < m->ns; c->ns++) {
 		c->srv[c->ns] = m->srv[c->ns];
 		memset(&c->srv[c->ns].lame, 0, sizeof(iset_t));
-		if (iset_copy(&c->srv[c->ns].lame, &m->srv[c->ns].lame))
+		memset(&c->srv[c->ns].dead, 0, sizeof(iset_t));
+		if (iset_copy(&c->srv[c->ns].lame, &m->srv[c->ns].lame) ||
+		    iset_copy(&c->srv[c->ns].dead, &m->srv[c->ns].dead))
 			goto fail;
 	}
 	for (; c->nv < m->nv; c->nv++) {
@@ -574,14 +602,17 @@ int mdl_copy(const mdl_t *m, mdl_t **out)
 		*d = *s;
 		d->sig = NULL;
 		memset(&d->served, 0, sizeof(iset_t));
+		memset(&d->seen, 0, sizeof(iset_t));
 		memset(&d->F, 0, sizeof(iset_t));
 		memset(&d->C, 0, sizeof(iset_t));
+		memset(&d->Fs, 0, sizeof(iset_t));
+		memset(&d->Cs, 0, sizeof(iset_t));
 		if (s->nsig && (d->sig = malloc(s->nsig * sizeof(*d->sig))) == NULL)
 			goto fail;
 		if (s->nsig)
 			memcpy(d->sig, s->sig, s->nsig * sizeof(*d->sig));
-		if (iset_copy(&d->served, &s->served) || iset_copy(&d->F, &s->F) ||
-		    iset_copy(&d->C, &s->C))
+		if (iset_copy(&d->served, &s->served) || iset_copy(&d->seen, &s->seen) ||
+		    iset_copy(&d->F, &s->F) || iset_copy(&d->C, &s->C))
 			goto fail;
 	}
 	*out = c;
@@ -678,6 +709,12 @@ int mdl_avail(mdl_t *m, const mdl_prof_t *p)
 			ret = iset_and(&v->served, &m->nsr[v->origin], &v->F);
 		if (ret == OBS_EOK)
 			ret = iset_dilate(&v->F, ttl_of(m, v, p), &v->C);
+		if (ret == OBS_EOK)
+			ret = v->origin == MDL_PARENT
+				  ? iset_copy(&v->Fs, &v->seen)
+				  : iset_and(&v->seen, &m->nsr[v->origin], &v->Fs);
+		if (ret == OBS_EOK)
+			ret = iset_dilate(&v->Fs, ttl_of(m, v, p), &v->Cs);
 	}
 	return ret;
 }

@@ -79,8 +79,12 @@ typedef struct mdl_ver {
 	uint8_t ngroups;    /* signed RRsets that must each validate */
 	mdl_sig_t *sig;     /* owned */
 	size_t nsig;
-	iset_t served; /* union of the runs at the origin's servers */
+	/* served: the union of the runs at the origin's servers, minus the time since a server
+	 * began failing when it still fails at `at` (stopped) */
+	iset_t served;
+	iset_t seen;   /* the narrow part: from first to last sighting of each run */
 	iset_t F, C;   /* fetchable and possibly cached, for the profile of the last mdl_avail */
+	iset_t Fs, Cs; /* the same from `seen`: what certainly happened */
 	bool touched;  /* whatif: created or cut by the step */
 } mdl_ver_t;
 
@@ -89,6 +93,8 @@ typedef struct mdl_srv {
 	char address[80];
 	char host[256];
 	iset_t lame;          /* conservative: [last good poll, next good poll) */
+	iset_t dead;          /* [first failed poll, +inf) while it still fails at `at` (a failure
+			       * that ended may have been a lost packet: no cut) */
 	obs_usec_t last_poll; /* the last poll of the server (INT64_MIN: never) */
 	bool answering;       /* the last poll got an authoritative answer */
 	int64_t last_obs;     /* evidence: observation row of the last poll */

@@ -13,12 +13,12 @@ bool pg_is_pair(const mdl_ver_t *a, const mdl_ver_t *b)
 	       (a->cls == MC_DNSKEY && b->cls == MC_DATA);
 }
 
-int pg_pair_window(const mdl_t *m, const mdl_ver_t *a, const mdl_ver_t *b, enum pg_tier t,
-		   bool strict, iset_t *out)
+static int window(const mdl_t *m, const mdl_ver_t *a, const mdl_ver_t *b, enum pg_tier t,
+		  bool strict, bool narrow, iset_t *out)
 {
 	iset_t avail = ISET_INIT, valid = ISET_INIT;
-	const iset_t *sa = t == PG_M0 ? &a->F : &a->C;
-	const iset_t *sb = t == PG_M2 ? &b->C : &b->F;
+	const iset_t *sa = t == PG_M0 ? (narrow ? &a->Fs : &a->F) : (narrow ? &a->Cs : &a->C);
+	const iset_t *sb = t == PG_M2 ? (narrow ? &b->Cs : &b->C) : (narrow ? &b->Fs : &b->F);
 	int ret = iset_and(sa, sb, &avail);
 	iset_clear(out);
 	if (ret == OBS_EOK && !iset_empty(&avail)) {
@@ -30,6 +30,18 @@ int pg_pair_window(const mdl_t *m, const mdl_ver_t *a, const mdl_ver_t *b, enum 
 	iset_free(&avail);
 	iset_free(&valid);
 	return ret;
+}
+
+int pg_pair_window(const mdl_t *m, const mdl_ver_t *a, const mdl_ver_t *b, enum pg_tier t,
+		   bool strict, iset_t *out)
+{
+	return window(m, a, b, t, strict, false, out);
+}
+
+int pg_pair_window_certain(const mdl_t *m, const mdl_ver_t *a, const mdl_ver_t *b, enum pg_tier t,
+			   bool strict, iset_t *out)
+{
+	return window(m, a, b, t, strict, true, out);
 }
 
 /* V-3 when the keys match and only signature times make the pair fail */
@@ -70,12 +82,30 @@ static int run_pair(mdl_t *m, const mdl_prof_t *p, obs_usec_t from, int a, int b
 		pg_glitch_t g = {pair_id(&m->v[a], &m->v[b]),
 				 t,
 				 t == PG_M2 ? SEV_WARN : SEV_ERROR,
+				 false,
 				 a,
 				 b,
 				 -1,
 				 &rep,
 				 ""};
 		pair_reason(m, &m->v[a], &m->v[b], g.reason, sizeof(g.reason));
+		if (t != PG_M2) {
+			/* certain part: from the sightings themselves */
+			iset_t cw = ISET_INIT;
+			ret = window(m, &m->v[a], &m->v[b], t, p->strict, true, &cw);
+			if (ret == OBS_EOK && (ret = iset_and(&cw, &rep, &tmp)) == OBS_EOK &&
+			    iset_empty(&tmp)) {
+				g.uncertain = true;
+				g.sev = SEV_WARN;
+				size_t l = strlen(g.reason);
+				snprintf(g.reason + l, sizeof(g.reason) - l,
+					 " (only possible: it depends on when, between two polls, "
+					 "a change happened)");
+			}
+			iset_free(&cw);
+			if (ret)
+				break;
+		}
 		cb(arg, &g);
 	}
 	for (int t = 0; t < 3; t++)
@@ -98,7 +128,7 @@ static int run_lame(mdl_t *m, obs_usec_t from, pg_fn cb, void *arg)
 		if ((ret = iset_and(&m->nsr[sv->origin], &sv->lame, &tmp)) ||
 		    (ret = iset_clip(&tmp, from, ISET_INF, &w)) || iset_empty(&w))
 			continue;
-		pg_glitch_t g = {"R-1p", PG_M0, SEV_WARN, -1, -1, (int)s, &w, ""};
+		pg_glitch_t g = {"R-1p", PG_M0, SEV_WARN, false, -1, -1, (int)s, &w, ""};
 		snprintf(g.reason, sizeof(g.reason),
 			 "server %s (%s) of provider %s does not answer while resolvers may "
 			 "query it",
@@ -127,7 +157,7 @@ static int run_lame(mdl_t *m, obs_usec_t from, pg_fn cb, void *arg)
 		if ((ret = iset_and(&all, &v->C, &tmp)) ||
 		    (ret = iset_clip(&tmp, from, ISET_INF, &w)) || iset_empty(&w))
 			continue;
-		pg_glitch_t g = {"R-1a", PG_M0, SEV_CRITICAL, (int)i, -1, -1, &w, ""};
+		pg_glitch_t g = {"R-1a", PG_M0, SEV_CRITICAL, false, (int)i, -1, -1, &w, ""};
 		char l[128];
 		snprintf(g.reason, sizeof(g.reason), "every server named by %s is lame",
 			 mdl_ver_label(m, v, l, sizeof(l)));

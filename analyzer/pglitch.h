@@ -20,7 +20,9 @@ extern const char *const pg_tier_names[3];
 typedef struct pg_glitch {
 	const char *id; /* "V-1", "V-2", "V-3" (signature time), "R-1p", "R-1a" */
 	enum pg_tier tier;
-	enum det_sev sev;   /* M0/M1: ERROR (R-1a: CRITICAL), M2: WARN, R-1p: WARN */
+	enum det_sev sev;   /* M0/M1: ERROR (R-1a: CRITICAL), M2: WARN, R-1p: WARN; an M0/M1
+			     * window that lies only between two polls around a change: WARN */
+	bool uncertain;     /* the window depends on when, between two polls, a change happened */
 	int a, b;           /* version indexes in the model (DS or DNSKEY, then DNSKEY or data) */
 	int server;         /* the server index; -1 otherwise */
 	const iset_t *when; /* the window (valid during the callback) */
@@ -34,6 +36,11 @@ typedef void (*pg_fn)(void *arg, const pg_glitch_t *g);
  * provider version (signatures). F and C come from the last mdl_avail. */
 int pg_pair_window(const mdl_t *m, const mdl_ver_t *a, const mdl_ver_t *b, enum pg_tier t,
 		   bool strict, iset_t *out);
+
+/* The same from the narrow sets (Fs, Cs): the part of the window that happened whatever the
+ * exact change times between polls were. */
+int pg_pair_window_certain(const mdl_t *m, const mdl_ver_t *a, const mdl_ver_t *b, enum pg_tier t,
+			   bool strict, iset_t *out);
 
 /* True when (a, b) is a pair the model judges (classes fit). */
 bool pg_is_pair(const mdl_ver_t *a, const mdl_ver_t *b);

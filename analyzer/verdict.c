@@ -903,16 +903,17 @@ static int evaluate(struct eval *e, mdl_t *m0, mdl_t *w, const mdl_prof_t *p, co
  * under the STRICT rule: u's last service plus its TTL (u still served: the model decides).
  * NS: removing a provider from an apex NS set waits for the parent's last NS change; stopping
  * a provider waits for every NS RRset that named it. */
-static obs_usec_t policy(const struct eval *e, const struct step *st, size_t n)
+static obs_usec_t policy(const struct eval *e, const struct step *st, size_t n, char *why,
+			 size_t whylen)
 {
 	const mdl_t *w = e->w;
 	obs_usec_t t = ISET_NEG_INF;
-	iset_t valid = ISET_INIT;
-	for (size_t a = 0; a < w->nv; a++) {
+	iset_t valid = ISET_INIT, self = ISET_INIT;
+	for (size_t a = 0; a < w->nv && t != ISET_INF; a++) {
 		const mdl_ver_t *va = &w->v[a];
 		if (va->cls != MC_DS && va->cls != MC_DNSKEY)
 			continue;
-		for (size_t b = 0; b < w->nv; b++) {
+		for (size_t b = 0; b < w->nv && t != ISET_INF; b++) {
 			const mdl_ver_t *vb = &w->v[b];
 			if (!pg_is_pair(va, vb) || !(e->grew[a] || e->grew[b]) ||
 			    (va->touched && vb->touched))
@@ -920,18 +921,49 @@ static obs_usec_t policy(const struct eval *e, const struct step *st, size_t n)
 			const mdl_ver_t *u = e->grew[a] ? vb : va;
 			const mdl_ver_t *nv = u == va ? vb : va;
 			obs_usec_t sup = iset_sup(&u->served);
-			if (sup == ISET_INF || sup == ISET_NEG_INF || iset_empty(&nv->F))
+			if (sup == ISET_NEG_INF || iset_empty(&nv->F))
 				continue;
-			obs_usec_t end = sup + u->ttl_s * SEC;
-			if (end <= w->at || end <= t)
+			/* the spec form counts from when u stopped being served, for versions
+			 * resolvers could ever fetch */
+			bool open = sup == ISET_INF;
+			if (iset_empty(&u->F))
+				continue;
+			obs_usec_t end = open ? ISET_INF : sup + u->ttl_s * SEC;
+			if (!open && (end <= w->at || end <= t))
 				continue;
 			int ret = va->cls == MC_DS ? mdl_chain_valid(w, va, vb, &valid)
 						   : mdl_sig_valid(w, va, vb, true, &valid);
+			if (ret == OBS_EOK && u->id >= 0)
+				ret = mdl_self_valid(w, u, &self);
+			if (ret != OBS_EOK || (u->id >= 0 && !iset_contains(&self, w->at)))
+				continue; /* broken whatever the keys: not the step's doing */
 			/* bogus at some time both could be held after tau */
-			if (ret == OBS_EOK &&
-			    !(iset_contains(&valid, w->at) && iset_contains(&valid, end - 1)))
+			if (!iset_contains(&valid, w->at) ||
+			    (!open && !iset_contains(&valid, end - 1))) {
 				t = end;
+				if (open) {
+					char la[128], lb[128];
+					snprintf(
+					    why, whylen,
+					    "RFC 7583/6781 timing (STRICT algorithms): %s and %s "
+					    "do not validate together and the old one is still "
+					    "served",
+					    mdl_ver_label(w, va, la, sizeof(la)),
+					    mdl_ver_label(w, vb, lb, sizeof(lb)));
+				}
+			}
 		}
+	}
+	iset_free(&self);
+	/* DS-Wait-Time (automation draft §2): once the parent published a new DS set, any
+	 * further change waits until the replaced one has expired from caches */
+	for (size_t j = 0; j < w->nv; j++) {
+		const mdl_ver_t *v = &w->v[j];
+		obs_usec_t sup = iset_sup(&v->served);
+		if (v->cls != MC_DS || v->touched || sup == ISET_INF || sup == ISET_NEG_INF)
+			continue;
+		if (sup + v->ttl_s * SEC > t)
+			t = sup + v->ttl_s * SEC;
 	}
 	iset_free(&valid);
 	for (size_t i = 0; i < n; i++) {
@@ -1143,7 +1175,7 @@ static int whatif_model(mdl_t *m0, json_t *steps_json, const vd_opts_t *opts, js
 	obs_usec_t eps = eps_safe(opts);
 	struct eval e = {0};
 	mdl_t *w = NULL;
-	char why[256] = "";
+	char why[256] = "", polwhy[400] = "";
 	json_t *reasons = json_array(), *blocking = json_array(), *byp = json_object();
 	int ret = mdl_copy(m0, &w);
 	if (ret == OBS_EOK)
@@ -1153,17 +1185,31 @@ static int whatif_model(mdl_t *m0, json_t *steps_json, const vd_opts_t *opts, js
 	if (ret == OBS_EOK)
 		ret = evaluate(&e, m0, w, &mdl_prof_default, st, n, eps, &gate, &m2, &first);
 	if (ret == OBS_EOK)
-		pol = policy(&e, st, n);
+		pol = policy(&e, st, n, polwhy, sizeof(polwhy));
 	for (size_t c = 0; ret == OBS_EOK && c < e.nc; c++)
 		json_array_append_new(blocking, conflict_json(w, &e.c[c]));
+	if (ret == OBS_EOK && polwhy[0]) {
+		json_t *o = json_object();
+		json_object_set_new(o, "id", json_string("policy"));
+		json_object_set_new(o, "tier", json_string("policy"));
+		json_object_set_new(o, "severity", json_string("WARN"));
+		json_object_set_new(o, "new_version", json_null());
+		json_object_set_new(o, "old_version", json_null());
+		json_object_set_new(o, "origin", json_null());
+		json_object_set_new(o, "until", json_null());
+		json_object_set_new(o, "gating", json_true());
+		json_object_set_new(o, "reason", json_string(polwhy));
+		json_array_append_new(blocking, o);
+	}
 	/* status and fail-safe, in the unchanged world with the default profile */
 	const char *status = "unknown";
-	json_t *open = json_array();
+	json_t *open = json_array(), *sreasons = json_array();
 	if (ret == OBS_EOK)
 		ret = mdl_avail(m0, &mdl_prof_default);
 	if (ret == OBS_EOK)
-		ret = status_of(m0, opts, &status, json_array(), open);
+		ret = status_of(m0, opts, &status, sreasons, open);
 	json_decref(open);
+	json_decref(sreasons);
 	bool unknown = ret == OBS_EOK && unknown_reasons(m0, opts, reasons);
 	if (why[0]) {
 		json_array_append_new(reasons, json_string(why));
@@ -1198,7 +1244,9 @@ static int whatif_model(mdl_t *m0, json_t *steps_json, const vd_opts_t *opts, js
 		json_object_set_new(doc, "earliest_safe_m2",
 				    unknown || m2 == ISET_INF ? json_null() : jtime(m2));
 		json_object_set_new(doc, "policy_earliest",
-				    pol == ISET_NEG_INF ? jtime(m0->at) : jtime(pol));
+				    pol == ISET_NEG_INF ? jtime(m0->at)
+				    : pol == ISET_INF   ? json_null()
+							: jtime(pol > m0->at ? pol : m0->at));
 		json_object_set_new(doc, "by_profile", byp);
 		json_object_set_new(doc, "blocking", blocking);
 		json_object_set_new(doc, "reasons", reasons);

@@ -13,10 +13,11 @@
 #include "clock.h"
 #include "sigv.h"
 
-/* The default safety margin added to every earliest time. The conservative bounds already
- * hold the observation uncertainty (a change counts from the first poll that saw it), so
- * this covers clock error between the observatory and resolvers. */
-#define VD_EPS_SAFE_DEFAULT (250 * 1000)
+/* The default safety margin added to every earliest time: none. The conservative bounds
+ * already hold the observation uncertainty (a replaced version counts as served until the
+ * first poll that saw it gone) and the clock offsets measured between collectors; raise it
+ * (--eps-safe) to cover clock error between the observatory and the resolvers. */
+#define VD_EPS_SAFE_DEFAULT 0
 
 typedef struct vd_opts {
 	obs_usec_t eps_safe; /* margin added to earliest times; < 0: VD_EPS_SAFE_DEFAULT */
