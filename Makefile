@@ -5,7 +5,7 @@
 
 SHELL := /bin/bash
 CC ?= cc
-PKGS := ldns libevent yaml-0.1 sqlite3 libpcap jansson
+PKGS := ldns libevent yaml-0.1 sqlite3 libpcap jansson librrd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 
@@ -24,9 +24,12 @@ MIGRATIONS := $(sort $(wildcard schemas/collector/[0-9]*.sql))
 AN_MIGRATIONS := $(sort $(wildcard schemas/analysis/[0-9]*.sql))
 AN_CLI_SRC := analyzer/main.c $(wildcard analyzer/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
+WEB_SRC := $(wildcard web/*.c)
+WEB_ASSETS := $(sort $(wildcard web/assets/*))
 
 GEN := build/gen/migrations.c
 AN_GEN := build/gen/an_migrations.c
+WEB_GEN := build/gen/web_assets.c
 
 REL_OBJ := $(patsubst %.c,build/rel/%.o,$(LIB_SRC)) build/rel/gen/migrations.o \
 	build/rel/gen/an_migrations.o
@@ -42,9 +45,9 @@ all: deps
 deps:
 	@tools/install-deps.sh all
 
-build: bin/obs-collector bin/obs-analyzer
+build: bin/obs-collector bin/obs-analyzer bin/obs-web
 
-build-san: build/san/obs-collector build/san/obs-analyzer build/san/unit-tests build/tools/dns-hostile
+build-san: build/san/obs-collector build/san/obs-analyzer build/san/obs-web build/san/unit-tests build/tools/dns-hostile
 
 build/bench/collector-bench: build/rel/tests/bench/collector-bench.o $(REL_OBJ)
 	@mkdir -p $(@D)
@@ -54,6 +57,13 @@ build/bench/collector-bench: build/rel/tests/bench/collector-bench.o $(REL_OBJ)
 build/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -o $@ $< $(PKG_LIBS)
+
+# the synthetic population for the population report (tests/acceptance/t_transitions.sh)
+build/tools/popgen: build/rel/tests/tools/popgen.o $(REL_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(PKG_LIBS)
+
+build-san: build/tools/popgen
 
 build/embed: tools/embed.c
 	@mkdir -p $(@D)
@@ -66,6 +76,18 @@ $(GEN): build/embed $(MIGRATIONS)
 $(AN_GEN): build/embed $(AN_MIGRATIONS)
 	@mkdir -p $(@D)
 	build/embed obs_analysis_migrations $(AN_MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(WEB_GEN): build/embed $(WEB_ASSETS)
+	@mkdir -p $(@D)
+	build/embed obs_web_assets $(WEB_ASSETS) > $@.tmp && mv $@.tmp $@
+
+build/rel/gen/web_assets.o: $(WEB_GEN)
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) $(INCLUDES) -c -o $@ $<
+
+build/san/gen/web_assets.o: $(WEB_GEN)
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) $(INCLUDES) -c -o $@ $<
 
 build/rel/gen/an_migrations.o: $(AN_GEN)
 	@mkdir -p $(@D)
@@ -105,6 +127,13 @@ bin/obs-analyzer: $(patsubst %.c,build/rel/%.o,$(AN_CLI_SRC)) $(REL_OBJ)
 build/san/obs-analyzer: $(patsubst %.c,build/san/%.o,$(AN_CLI_SRC)) $(SAN_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
+bin/obs-web: $(patsubst %.c,build/rel/%.o,$(WEB_SRC)) build/rel/gen/web_assets.o $(REL_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(PKG_LIBS)
+
+build/san/obs-web: $(patsubst %.c,build/san/%.o,$(WEB_SRC)) build/san/gen/web_assets.o $(SAN_OBJ)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+
 build/san/unit-tests: $(patsubst %.c,build/san/%.o,$(UNIT_SRC)) $(SAN_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
 
@@ -133,12 +162,13 @@ demo: deps
 	@tools/demo.sh
 
 format:
-	clang-format -i $(LIB_SRC) collector/main.c $(AN_CLI_SRC) tools/embed.c \
-		$(wildcard common/*.h collector/*.h analyzer/*.h analyzer/cli/*.h) $(UNIT_SRC)
+	clang-format -i $(LIB_SRC) collector/main.c $(AN_CLI_SRC) tools/embed.c $(WEB_SRC) \
+		$(wildcard common/*.h collector/*.h analyzer/*.h analyzer/cli/*.h web/*.h) $(UNIT_SRC)
 
 format-check:
 	@clang-format --dry-run -Werror $(LIB_SRC) collector/main.c $(AN_CLI_SRC) tools/embed.c \
-		$(wildcard common/*.h collector/*.h analyzer/*.h analyzer/cli/*.h) $(UNIT_SRC) && echo "format-check: ok"
+		$(WEB_SRC) $(wildcard common/*.h collector/*.h analyzer/*.h analyzer/cli/*.h web/*.h) \
+		$(UNIT_SRC) && echo "format-check: ok"
 
 clean:
 	rm -rf build bin

@@ -7,6 +7,7 @@
 
 #include "answer.h"
 #include "detect.h"
+#include "fetch.h"
 #include "keys.h"
 #include "nsr.h"
 #include "obs_err.h"
@@ -29,6 +30,8 @@ const det_entry_t det_catalogue[] = {
     {"R-2", SEV_INFO, "parent and provider NS sets differ (WARN after 10 minutes)"},
     {"R-3", SEV_WARN, "providers serve different content for a canary"},
     {"T-1", SEV_WARN, "a resolver answer TTL exceeds the authoritative TTL"},
+    {"T-2x", SEV_WARN, "a resolver serves a version past its fetch + TTL without refetching"},
+    {"T-2s", SEV_INFO, "a resolver serves a stale version (EDE 3/19) past its fetch + TTL"},
     {"T-4", SEV_WARN, "a served TTL extends past the signature expiration"},
     {"T-5", SEV_WARN, "TTL inconsistency (iii: TTL above original TTL; iv, v: INFO)"},
     {"C-1", SEV_WARN, "CDS and CDNSKEY differ at one server"},
@@ -1203,6 +1206,31 @@ static int h_resolver_ttl(struct dctx *d)
 	return OBS_EOK;
 }
 
+/* T-1 and T-2 from passive evidence (fetch.h): answers judged against the resolver's own
+ * fetches. T-1 from the collector's polls alone is h_resolver_ttl's. */
+static void on_fetch_resolver(void *arg, const fetch_resolver_t *r)
+{
+	struct dctx *d = arg;
+	for (size_t i = 0; i < r->flags_n; i++) {
+		const fetch_flag_t *f = &r->flags[i];
+		if (strcmp(f->id, "T-1") == 0 && !f->passive && f->fetch_obs == 0)
+			continue;
+		int64_t obs[3] = {f->first_obs, f->last_obs, f->fetch_obs};
+		char v[160];
+		snprintf(v, sizeof(v), "passive/%s", r->name);
+		emit(d, f->id, f->sev ? SEV_WARN : SEV_INFO, NULL, NULL, v, f->lo, f->hi + 1,
+		     &f->version_id, 1, obs, 3,
+		     "resolver %s (via %s) %s version %lld: %lld answers, TTL up to %lld, held "
+		     "%lld s "
+		     "from its fetch (profile %s)",
+		     r->name, f->via,
+		     f->id[2] == '1' ? "answers with a TTL beyond its fetch of"
+				     : "serves past its fetch's TTL",
+		     (long long)f->version_id, (long long)f->answers, (long long)f->ttl_answer_s,
+		     (long long)f->held_s, fetch_profile_names[r->profile]);
+	}
+}
+
 static void on_vantage(void *arg, const og_vantage_t *v)
 {
 	struct dctx *d = arg;
@@ -1319,6 +1347,8 @@ int det_run(an_db_t *db, const char *zone, obs_usec_t at, const det_opts_t *opts
 	}
 	h_ttl(&d);
 	if ((ret = h_resolver_ttl(&d)))
+		goto done;
+	if ((ret = fetch_run(db, zone, at, NULL, on_fetch_resolver, NULL, &d)))
 		goto done;
 	if ((ret = og_run(db, zone, at, opts ? opts->baseline : 0, NULL, on_vantage, &d)))
 		goto done;

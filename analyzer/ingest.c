@@ -187,7 +187,8 @@ static const char *const SQL_VTTL =
     "WITH n AS (SELECT o.version_id AS v, max(o.ttl_s) AS mx, min(o.ttl_s) AS mn, min(o.t) AS "
     "f, max(o.t) AS l FROM observation o JOIN series s ON s.id = o.series_id JOIN target tg ON "
     "tg.id = s.target_id WHERE o.collector_id = ?1 AND o.src_id > ?2 AND o.src_id <= ?3 AND "
-    "o.version_id IS NOT NULL AND o.status = 0 AND tg.kind != 'resolver' GROUP BY o.version_id) "
+    "o.version_id IS NOT NULL AND o.status = 0 AND (tg.kind IN ('parent', 'provider') OR "
+    "(tg.kind = 'passive' AND (s.flags & 1) = 0)) GROUP BY o.version_id) "
     "UPDATE version SET ttl_max_s = max(coalesce(ttl_max_s, n.mx), n.mx), ttl_min_s = "
     "min(coalesce(ttl_min_s, n.mn), n.mn), first_seen = min(coalesce(first_seen, n.f), n.f), "
     "last_seen = max(coalesce(last_seen, n.l), n.l) FROM n WHERE version.id = n.v";
@@ -203,6 +204,70 @@ static const char *const SQL_NSA =
     "last_seen) SELECT ?1, id, zone, ns, address, source, first_seen, last_seen FROM "
     "c.ns_address WHERE ?2 = ?2 AND ?3 = ?3 ON CONFLICT DO UPDATE SET last_seen = "
     "excluded.last_seen WHERE last_seen != excluded.last_seen";
+
+/* passive capture (collector migration 2; analysis migration 2): the pairs beside their
+ * observations, the capture sources, and the windows with drops */
+static const char *const SQL_PPAIR =
+    "INSERT INTO passive_pair (collector_id, src_id, observation_id, zone, client, client_port, "
+    "server, server_port, t_query, t_response, transport, qname, qtype, qflags, status, rcode, "
+    "rflags, ede, version_id, ttl_s) SELECT ?1, p.observation_id, mo.id, t.zone, t.origin, "
+    "p.client_port, t.address, p.server_port, o.t, p.t_response, p.transport, s.qname, "
+    "s.qtype, s.flags, o.status, o.rcode, o.flags, o.ede, mo.version_id, o.ttl_s FROM "
+    "c.passive_packet p JOIN c.observation o ON o.id = p.observation_id JOIN c.series s ON s.id "
+    "= o.series_id JOIN c.target t ON t.id = s.target_id JOIN main.observation mo ON "
+    "mo.collector_id = ?1 AND mo.src_id = o.id WHERE p.observation_id > ?2 AND "
+    "p.observation_id <= ?3 ORDER BY p.observation_id ON CONFLICT DO NOTHING";
+/* the last capture ingested may have ended or gained windows since: rescan from it */
+static const char *const SQL_CAPTURE =
+    "INSERT INTO capture (collector_id, src_id, source, linktype, snaplen, started, ended) "
+    "SELECT ?1, id, source, linktype, snaplen, started, ended FROM c.capture WHERE id >= ?2 AND "
+    "id <= ?3 ORDER BY id ON CONFLICT DO UPDATE SET ended = excluded.ended WHERE ended IS NOT "
+    "excluded.ended";
+static const char *const SQL_CDROP =
+    "INSERT INTO capture_drop (collector_id, capture_src_id, t_start, t_end, received, dropped, "
+    "ifdropped) SELECT ?1, capture_id, t_start, t_end, received, dropped, ifdropped FROM "
+    "c.capture_stats WHERE capture_id >= ?2 AND capture_id <= ?3 AND dropped + ifdropped > 0 "
+    "ORDER BY capture_id, t_start ON CONFLICT DO UPDATE SET t_end = excluded.t_end, received = "
+    "excluded.received, dropped = excluded.dropped, ifdropped = excluded.ifdropped WHERE "
+    "(t_end, received, dropped, ifdropped) IS NOT (excluded.t_end, excluded.received, "
+    "excluded.dropped, excluded.ifdropped)";
+
+/* Copy the passive tables above their high-water marks (a collector database of schema 1 has
+ * none: nothing to do). */
+static int ingest_passive(struct ctx *c, int64_t *pairs)
+{
+	int64_t have = 0, old_p, neu_p, old_c, neu_c, dummy;
+	int ret;
+	*pairs = 0;
+	if ((ret = max_id(c,
+			  "SELECT count(*) FROM c.sqlite_master WHERE type = 'table' AND name IN "
+			  "('passive_packet', 'capture', 'capture_stats')",
+			  &have)) ||
+	    have != 3)
+		return ret;
+	if ((ret = hwm_get(c, "passive_packet", &old_p)) ||
+	    (ret = max_id(c, "SELECT coalesce(max(observation_id), 0) FROM c.passive_packet",
+			  &neu_p)) ||
+	    (ret = hwm_get(c, "capture", &old_c)) ||
+	    (ret = max_id(c, "SELECT coalesce(max(id), 0) FROM c.capture", &neu_c)))
+		return ret;
+	if (neu_p < old_p || neu_c < old_c) {
+		snprintf(c->err, c->errlen,
+			 "passive rows went back (%lld < %lld, %lld < %lld ingested): a different "
+			 "database under the same name?",
+			 (long long)neu_p, (long long)old_p, (long long)neu_c, (long long)old_c);
+		return OBS_ESCHEMA;
+	}
+	if ((ret = run2(c, SQL_PPAIR, old_p, neu_p, pairs)) ||
+	    (ret = run2(c, SQL_CAPTURE, old_c, neu_c, &dummy)) ||
+	    (ret = run2(c, SQL_CDROP, old_c, neu_c, &dummy)))
+		return ret;
+	if (neu_p != old_p && (ret = hwm_set(c, "passive_packet", neu_p)))
+		return ret;
+	if (neu_c != old_c && (ret = hwm_set(c, "capture", neu_c)))
+		return ret;
+	return OBS_EOK;
+}
 
 static const struct {
 	const char *tbl;
@@ -361,6 +426,8 @@ int ing_collector(an_db_t *db, const char *path, obs_usec_t now, ing_stats_t *st
 		if (neu[i] != old[i] && (ret = hwm_set(c, copies[i].tbl, neu[i])))
 			goto done;
 	}
+	if ((ret = ingest_passive(c, &stats->passive_pairs)))
+		goto done;
 	if ((ret = rebuild_affected(c, old[3], neu[3], &stats->runs_series)))
 		goto done;
 	if ((ret = keys_ingest_versions(db, vmax_before, &stats->keys))) {

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Ingest: copy a collector database into the analysis database incrementally (a high-water
  * mark per collector and source table), derive runs with conservative bounds, the largest
- * TTL served per version, the zone key table, and the clock offsets between collectors.
+ * TTL served per version (authoritative answers only: parent and provider polls, and captured
+ * iterative queries, RD=0), the zone key table, and the clock offsets between collectors. The
+ * passive tables of collector schema 2 (query/response pairs, captures, windows with drops) are
+ * copied too, with their own high-water marks; a schema-1 file simply has none.
  * Idempotent: ingesting the same file twice changes nothing. The collector file is only
  * read (SQLITE_OPEN_READONLY, PRAGMA query_only, attached with mode=ro). */
 #pragma once
@@ -17,6 +20,7 @@ typedef struct ing_stats {
 	int64_t targets, series;  /* rows copied */
 	int64_t versions;         /* new merged versions */
 	int64_t observations;     /* rows copied */
+	int64_t passive_pairs;    /* passive query/response pairs copied (passive_pair) */
 	int64_t outcomes_updated; /* resolver outcomes settled after the previous ingest */
 	int64_t runs_series;      /* series whose runs were rebuilt */
 	int64_t keys;             /* new zone keys */

@@ -19,6 +19,15 @@ static const cli_cmd_t cmds[] = {
      "status --db FILE [--zone Z] [--at T] [--json] [--eps-safe S] [--max-age S]"},
     {"whatif", false, true, cli_whatif,
      "whatif --db FILE --zone Z [--at T] [--json] STEP [+ STEP...]"},
+    {"fetches", false, false, cli_fetches, "fetches --db FILE [--zone Z] [--at T] [--json]"},
+    {"transitions", false, false, cli_transitions,
+     "transitions --db FILE [--zone Z] [--at T] [--from T --to T] [--json]"},
+    {"report", false, false, cli_report,
+     "report --db FILE [--zone Z] [--format text|json|html] [-o FILE] [--from T --to T] "
+     "[--progress]"},
+    {"export", false, false, cli_export,
+     "export --db FILE --what versions|transitions|glitches [--format csv|jsonl] [--zone Z] "
+     "[--from T --to T]"},
 };
 
 static void usage(FILE *f)
@@ -30,8 +39,13 @@ static void usage(FILE *f)
 	      "  --at TIME    RFC 3339 or +/-SECONDS relative to now (default: now)\n"
 	      "  --json       JSON output (documents described in schemas/*.schema.json)\n"
 	      "  --predicted  glitches: the cache-state model's predicted windows\n"
-	      "  --eps-safe S safety margin of earliest times (default 0.25 s)\n"
+	      "  --eps-safe S safety margin of earliest times (default 0 s)\n"
 	      "  --max-age S  data older than S seconds is stale (default: poll + 2 s)\n"
+	      "  --format F   report: text, json or html; export: csv or jsonl\n"
+	      "  -o FILE      report: write to FILE instead of stdout\n"
+	      "  --from T, --to T  the period reported or exported\n"
+	      "  --what W     export: versions, transitions or glitches\n"
+	      "  --progress   report: progress on stderr (default: when stderr is a tty)\n"
 	      "STEP: dnskey-add|dnskey-del P KEY, dnskey-set P KEY... [signed-by KEY...],\n"
 	      "      sign-with P KEY..., ds-set KEY...|HEX..., ns-set parent|P NAME...,\n"
 	      "      stop P, start P, cds-set P KEY...|HEX..., csync-set P\n"
@@ -39,22 +53,21 @@ static void usage(FILE *f)
 	      f);
 }
 
-static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
-				     {"zone", required_argument, NULL, 'z'},
-				     {"at", required_argument, NULL, 'a'},
-				     {"json", no_argument, NULL, 'j'},
-				     {"predicted", no_argument, NULL, 'p'},
-				     {"eps-safe", required_argument, NULL, 'E'},
-				     {"max-age", required_argument, NULL, 'M'},
-				     {"help", no_argument, NULL, 'h'},
-				     {NULL, 0, NULL, 0}};
+static const struct option opts[] = {
+    {"db", required_argument, NULL, 'd'},      {"zone", required_argument, NULL, 'z'},
+    {"at", required_argument, NULL, 'a'},      {"json", no_argument, NULL, 'j'},
+    {"predicted", no_argument, NULL, 'p'},     {"eps-safe", required_argument, NULL, 'E'},
+    {"max-age", required_argument, NULL, 'M'}, {"format", required_argument, NULL, 'F'},
+    {"from", required_argument, NULL, 'R'},    {"to", required_argument, NULL, 'T'},
+    {"what", required_argument, NULL, 'W'},    {"progress", no_argument, NULL, 'P'},
+    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
 
 /* Options up to the next operand ("+": whatif steps such as "ds-set" are operands).
  * Returns 0 to go on, 1 after --help, 2 on a bad option. */
 static int parse_opts(int argc, char **argv, cli_ctx_t *c, const char **at_s, vd_opts_t *vd)
 {
 	int opt;
-	while ((opt = getopt_long(argc, argv, "+d:z:a:jphE:M:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+d:z:a:jphE:M:F:o:R:T:W:P", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			c->dbpath = optarg;
@@ -83,6 +96,24 @@ static int parse_opts(int argc, char **argv, cli_ctx_t *c, const char **at_s, vd
 			*(opt == 'E' ? &vd->eps_safe : &vd->max_age) = (obs_usec_t)(v * 1e6);
 			break;
 		}
+		case 'F':
+			c->format = optarg;
+			break;
+		case 'o':
+			c->out = optarg;
+			break;
+		case 'R':
+			c->from_s = optarg;
+			break;
+		case 'T':
+			c->to_s = optarg;
+			break;
+		case 'W':
+			c->what = optarg;
+			break;
+		case 'P':
+			c->progress = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;

@@ -19,6 +19,12 @@ typedef struct cli_ctx {
 	bool json;
 	bool predicted;           /* --predicted (glitches) */
 	const struct vd_opts *vd; /* verdict options (--eps-safe, --max-age) */
+	const char *format;       /* --format (report: text|json|html; export: csv|jsonl) */
+	const char *out;          /* -o FILE (report), NULL: stdout */
+	const char *what;         /* --what (export: versions|transitions|glitches) */
+	const char *from_s;       /* --from (see cli_period) */
+	const char *to_s;         /* --to */
+	bool progress;            /* --progress: progress on stderr even when not a tty */
 	int argc;                 /* operands after the verb */
 	char **argv;
 	char *err; /* a message for main to print (may stay "") */
@@ -45,3 +51,11 @@ int cli_findings(cli_ctx_t *c);
 int cli_glitches(cli_ctx_t *c);
 int cli_status(cli_ctx_t *c);
 int cli_whatif(cli_ctx_t *c);
+int cli_fetches(cli_ctx_t *c);
+int cli_transitions(cli_ctx_t *c);
+int cli_report(cli_ctx_t *c);
+int cli_export(cli_ctx_t *c);
+
+/* --from / --to as times (RFC 3339 or +/-SECONDS relative to now); INT64_MIN / INT64_MAX when
+ * absent. Returns OBS_EOK or OBS_ESYNTAX (with a message in c->err). */
+int cli_period(cli_ctx_t *c, obs_usec_t *from, obs_usec_t *to);

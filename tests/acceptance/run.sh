@@ -91,4 +91,7 @@ for d in datasets/*/; do
 	fi
 done
 [ "$n" -gt 0 ] || fail "datasets" "no recorded dataset in datasets/ (run datasets/record.sh)"
+while IFS= read -r l; do case $l in "PASS "*) pass "${l#PASS }" ;; "FAIL "*) f=${l#FAIL } && fail "${f%%: *}" "${f#*: }" ;; *) echo "$l" ;; esac; done < <(AN="$AN" tests/acceptance/t_transitions.sh 2>&1 | grep -avE '^[0-9]+ passed, [0-9]+ failed')
+while IFS= read -r l; do case $l in "PASS "*) pass "${l#PASS }" ;; "FAIL "*) f=${l#FAIL } && fail "${f%%: *}" "${f#*: }" ;; *) echo "$l" ;; esac; done < <(AN="$AN" tests/acceptance/t_verdicts.sh 2>&1 | grep -avE '^[0-9]+ passed, [0-9]+ failed')
+while IFS= read -r l; do case $l in "PASS "*) pass "${l#PASS }" ;; "FAIL "*) f=${l#FAIL } && fail "${f%%: *}" "${f#*: }" ;; *) echo "$l" ;; esac; done < <(AN="$AN" tests/acceptance/t_schemas.sh 2>&1 | grep -avE '^[0-9]+ passed, [0-9]+ failed')
 summary

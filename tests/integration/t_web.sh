@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# obs-web (under ASan/UBSan) in live mode on a recorded dataset: every endpoint of the JSON
+# API, the dashboard, the graphs and /metrics; then bad requests, each answered with a JSON
+# error and the right status: malformed JSON, unknown zone, oversized body and headers,
+# missing / wrong / duplicate tokens, a foreign Host or Origin, path traversal, hostile zone
+# names, unknown paths and methods. Listens on 127.0.3.1 only.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+
+WEB=${WEB:-build/san/obs-web}
+# librrd and fontconfig leak inside rrd_graph_v: suppressed by name (tests/lsan-web.supp)
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan-web.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+DATASET=${DATASET:-datasets/zsk-roll-sign-early}
+ADDR=127.0.3.1
+W=$(mktemp -d /tmp/obs-web.XXXXXX)
+SP=""
+cleanup() {
+	[ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
+	[ -n "${KEEP:-}" ] || rm -rf "$W"
+}
+trap cleanup EXIT
+
+gzip -dc "$DATASET/collector.db.gz" >"$W/c.db"
+head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$W/token"
+chmod 600 "$W/token"
+TOKEN=$(cat "$W/token")
+export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
+
+# --- start-up refusals
+"$WEB" --db "$W/x.db" --listen 0.0.0.0:18080 >"$W/o" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ] && grep -q 'token-file is required' "$W/o"; then pass "refuse non-loopback without token"; else fail "refuse non-loopback without token" "rc $rc: $(head -c 200 "$W/o")"; fi
+printf 'short\n' >"$W/short"
+"$WEB" --db "$W/x.db" --listen "$ADDR:18080" --token-file "$W/short" >"$W/o" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ] && grep -q 'at least' "$W/o"; then pass "refuse short token"; else fail "refuse short token" "rc $rc"; fi
+"$WEB" --db "$W/x.db" --listen "nonsense" >"$W/o" 2>&1
+check_eq "bad --listen exits 1" 1 $?
+
+# --- start: live mode, ingesting the dataset every second
+for try in 1 2 3 4 5; do
+	PORT=$((20000 + RANDOM % 30000))
+	ss -Hltn "src $ADDR:$PORT" | grep -q . && continue
+	"$WEB" --db "$W/a.db" --listen "$ADDR:$PORT" --token-file "$W/token" \
+		--collector "$W/c.db" --ingest-every 1s --state-dir "$W/rrd" >"$W/web.log" 2>&1 &
+	SP=$!
+	if wait_until 10 curl -sf "http://$ADDR:$PORT/api/v1/zones"; then break; fi
+	kill "$SP" 2>/dev/null
+	SP=""
+	grep -q 'cannot listen' "$W/web.log" || break # a crash, not a port taken: no retry
+done
+if [ -z "$SP" ]; then
+	fail start "obs-web did not start: $(tail -3 "$W/web.log")"
+	summary
+	exit 1
+fi
+pass "start on $ADDR:$PORT"
+B="http://$ADDR:$PORT"
+graph_ready() { curl -sf -o /dev/null "$B/api/v1/zones/example.lab./graphs/answers.png"; }
+wait_until 20 graph_ready && pass "live ingest and graphs" || fail "live ingest and graphs" "no graph after 20 s"
+curl -s "$B/api/v1/zones" | jq -e '.generation == 1' >/dev/null && pass "generation moves only with new data" || fail "generation moves only with new data" "$(curl -s "$B/api/v1/zones" | jq .generation)"
+Z=example.lab.
+AT=$(curl -s "$B/api/v1/zones/$Z" | jq -r .last_seen)
+
+# req NAME CODE CURL-ARGS...: the status must be CODE; a 4xx/5xx must be a JSON error
+req() {
+	local name=$1 want=$2 code ct
+	shift 2
+	read -r code ct < <(curl -s -o "$W/body" -D "$W/hdr" -w '%{http_code} %{content_type}\n' "$@")
+	if [ "$code" != "$want" ]; then
+		fail "$name" "status $code, expected $want: $(head -c 200 "$W/body")"
+		return 1
+	fi
+	if [ "$want" -ge 400 ] && [ "${JSONERR:-1}" = 1 ]; then
+		if [[ "$ct" != application/json* ]] || ! jq -e ".error and .status == $want" "$W/body" >/dev/null 2>&1; then
+			fail "$name" "not a JSON error: $ct $(head -c 200 "$W/body")"
+			return 1
+		fi
+	fi
+	if grep -qi '^Access-Control-Allow-Origin' "$W/hdr"; then
+		fail "$name" "CORS header sent"
+		return 1
+	fi
+	pass "$name"
+}
+jqc() { # jqc NAME FILTER: check the last body
+	if jq -e "$2" "$W/body" >/dev/null 2>&1; then pass "$1"; else fail "$1" "$2 on $(head -c 200 "$W/body")"; fi
+}
+
+# --- the API
+req "api index" 200 "$B/api/v1" && jqc "api index lists endpoints" '.endpoints | length >= 10'
+req "zones" 200 "$B/api/v1/zones" && jqc "zones lists $Z" ".zones[0].zone == \"$Z\" and (.zones[0].providers | length) == 3"
+grep -qi '^X-Content-Type-Options: nosniff' "$W/hdr" && grep -qi "^Content-Security-Policy: default-src 'self'" "$W/hdr" &&
+	grep -qi '^Content-Type: application/json' "$W/hdr" && pass "security headers" || fail "security headers" "$(cat "$W/hdr")"
+req "zone" 200 "$B/api/v1/zones/$Z" && jqc "zone summary" '.servers >= 4 and .vantages >= 7 and .glitches >= 1'
+req "zone without trailing dot" 200 "$B/api/v1/zones/EXAMPLE.lab"
+req "status" 200 "$B/api/v1/zones/$Z/status" && jqc "status verdict word" '.status | IN("ok", "degraded", "broken", "unknown")'
+req "status at" 200 "$B/api/v1/zones/$Z/status?at=$AT"
+req "servers" 200 "$B/api/v1/zones/$Z/servers?at=$AT" && jqc "servers and vantages" '(.servers | length) >= 4 and (.vantages | length) >= 7 and ([.servers[].window.answered] | add) > 0'
+req "timeline" 200 "$B/api/v1/zones/$Z/timeline" && jqc "timeline versions with keys" '[.versions[] | select(.type == 48) | .items[] | select(test("^13/[0-9]+ (ZSK|KSK)"))] | length >= 2'
+jqc "timeline server runs" '[.servers[].rows[].runs[]] | length > 10'
+jqc "timeline vantage outcomes" '[.vantages[].outcomes[] | select(.outcome == "bogus")] | length >= 1'
+FROM=$(date -u -d "@$(($(date -d "$AT" +%s) - 10))" +%FT%T.000Z)
+req "timeline range" 200 "$B/api/v1/zones/$Z/timeline?from=$FROM&to=$AT" && jqc "timeline range bounds" ".lo == \"$FROM\""
+req "observations page 1" 200 "$B/api/v1/zones/$Z/observations?limit=50" && jqc "50 observations" '(.observations | length) == 50 and .next_after == .observations[49].id'
+NEXT=$(jq -r .next_after "$W/body")
+req "observations page 2" 200 "$B/api/v1/zones/$Z/observations?limit=50&after=$NEXT" && jqc "page 2 continues" ".observations[0].id > $NEXT"
+req "observations by role" 200 "$B/api/v1/zones/$Z/observations?role=dnskey&limit=5" && jqc "role filter" '[.observations[].role] | all(. == "dnskey")'
+req "glitches" 200 "$B/api/v1/zones/$Z/glitches?at=$AT" && jqc "observed glitches" '.kind == "observed" and (.glitches | length) >= 1'
+req "findings" 200 "$B/api/v1/zones/$Z/findings?at=$AT" && jqc "findings" '.findings | length >= 1'
+for g in resolution validation latency answers; do
+	if req "graph $g" 200 "$B/api/v1/zones/$Z/graphs/$g.png?range=600"; then
+		[ "$(head -c 4 "$W/body" | od -An -c | tr -d ' ')" = '211PNG' ] && pass "graph $g is a PNG" || fail "graph $g is a PNG" "bad magic"
+	fi
+done
+
+# --- whatif (bearer token)
+WI="$B/api/v1/zones/$Z/whatif"
+BODY='{"steps":[{"op":"stop","provider":"c"}]}'
+req "whatif without token" 401 -X POST -H 'Content-Type: application/json' -d "$BODY" "$WI"
+req "whatif wrong token" 401 -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer x$TOKEN" -d "$BODY" "$WI"
+req "whatif truncated token" 401 -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer ${TOKEN:0:20}" -d "$BODY" "$WI"
+req "whatif wrong scheme" 401 -X POST -H 'Content-Type: application/json' -H "Authorization: Basic $TOKEN" -d "$BODY" "$WI"
+req "whatif two tokens" 401 -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" -H "Authorization: Bearer $TOKEN" -d "$BODY" "$WI"
+req "whatif cross-origin" 403 -X POST -H 'Content-Type: application/json' -H "Origin: http://evil.example" -H "Authorization: Bearer $TOKEN" -d "$BODY" "$WI"
+req "whatif GET" 405 "$WI"
+req "whatif text/plain" 415 -X POST -H 'Content-Type: text/plain' -H "Authorization: Bearer $TOKEN" -d "$BODY" "$WI"
+req "whatif malformed JSON" 400 -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" -d '{"steps": [' "$WI"
+req "whatif not an object" 400 -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" -d '[1,2]' "$WI"
+req "whatif other zone in body" 400 -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" -d '{"zone":"other.lab.","steps":[]}' "$WI"
+req "whatif unknown zone" 404 -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" -d "$BODY" "$B/api/v1/zones/nosuch.lab./whatif"
+code=$(curl -s -o "$W/body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" -d "$BODY" "$WI")
+if [ "$code" = 200 ] && jq -e '.verdict | IN("go", "wait", "stop", "unknown")' "$W/body" >/dev/null; then
+	pass "whatif verdict ($(jq -r .verdict "$W/body"))"
+elif [ "$code" -ge 400 ] && jq -e .error "$W/body" >/dev/null; then
+	pass "whatif answered with a JSON error $code ($(jq -r .error "$W/body"))"
+else
+	fail "whatif" "$code $(head -c 200 "$W/body")"
+fi
+head -c 100000 /dev/zero | tr '\0' 'a' >"$W/big"
+req "body over 64 KiB" 413 -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" --data-binary @"$W/big" "$WI"
+head -c 10485760 /dev/zero | tr '\0' 'a' >"$W/huge"
+JSONERR=0 req "body of 10 MiB (refused by evhttp)" 413 -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" --data-binary @"$W/huge" "$WI"
+
+# --- headers, Host, methods
+req "headers over 8 KiB" 431 -H "X-Pad: $(head -c 12000 /dev/zero | tr '\0' 'b')" "$B/api/v1/zones"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Pad: $(head -c 65536 /dev/zero | tr '\0' 'b')" "$B/api/v1/zones")
+if [ "$code" = 400 ] || [ "$code" = 413 ] || [ "$code" = 431 ]; then pass "headers of 64 KiB refused ($code)"; else fail "headers of 64 KiB refused" "$code"; fi
+req "foreign Host" 403 -H 'Host: evil.example' "$B/api/v1/zones"
+req "Host with another port" 403 -H "Host: $ADDR:1" "$B/api/v1/zones"
+req "Host localhost" 200 -H "Host: localhost:$PORT" "$B/api/v1/zones"
+req "PUT refused" 405 -X PUT "$B/api/v1/zones"
+req "DELETE refused" 405 -X DELETE "$B/api/v1/zones/$Z"
+req "POST on a read endpoint" 405 -X POST -H "Authorization: Bearer $TOKEN" "$B/api/v1/zones/$Z/status"
+
+# --- unknown paths, traversal, hostile zone names
+req "unknown path" 404 "$B/nope"
+req "unknown API version" 404 "$B/api/v2/zones"
+req "unknown zone endpoint" 404 "$B/api/v1/zones/$Z/nope"
+req "transitions not yet served" 404 "$B/api/v1/zones/$Z/transitions"
+req "traversal /../" 400 --path-as-is "$B/assets/../../etc/passwd"
+req "traversal %2e%2e" 400 --path-as-is "$B/assets/%2e%2e/%2e%2e/etc/passwd"
+req "traversal ..%2f" 400 --path-as-is "$B/api/v1/zones/..%2f..%2fetc%2fpasswd"
+req "traversal %252e%252e" 404 --path-as-is "$B/assets/%252e%252e%252fetc%252fpasswd"
+req "traversal backslash" 400 --path-as-is "$B/assets/..%5c..%5cetc%5cpasswd"
+req "double slash (an authority to evhttp)" 404 --path-as-is "$B//etc/passwd"
+req "empty segment" 400 --path-as-is "$B/assets//app.js"
+req "NUL in path" 400 --path-as-is "$B/assets/app.js%00.png"
+req "absolute file path" 404 "$B/etc/passwd"
+req "asset not embedded" 404 "$B/assets/web.h"
+if grep -rq 'root:' "$W/body"; then fail "no file served" "passwd content"; else pass "no file served"; fi
+req "zone <script>" 400 "$B/api/v1/zones/%3Cscript%3Ealert(1)%3C%2Fscript%3E"
+req "zone page <script>" 400 "$B/zones/%3Cscript%3Ealert(1)%3C%2Fscript%3E."
+req "zone SQL" 400 "$B/api/v1/zones/x'%3B%20DROP%20TABLE%20target%3B--"
+req "zone quote" 400 "$B/api/v1/zones/a%22b."
+req "zone NUL" 400 "$B/api/v1/zones/a%00b."
+req "zone too long" 400 "$B/api/v1/zones/$(head -c 300 /dev/zero | tr '\0' a)"
+req "unknown zone" 404 "$B/api/v1/zones/no-such.lab." && jqc "unknown zone named in error" '.error | contains("no-such.lab.")'
+req "zone with ampersand, unknown" 404 "$B/api/v1/zones/a&b=c." && jqc "JSON escaping" '.error | contains("a&b=c.")'
+req "bad at" 400 "$B/api/v1/zones/$Z/findings?at=yesterday"
+req "bad limit" 400 "$B/api/v1/zones/$Z/observations?limit=0"
+req "bad limit text" 400 "$B/api/v1/zones/$Z/observations?limit=abc"
+req "bad role" 400 "$B/api/v1/zones/$Z/observations?role=%27or%201=1"
+req "bad graph" 404 "$B/api/v1/zones/$Z/graphs/passwd.png"
+req "bad graph range" 400 "$B/api/v1/zones/$Z/graphs/latency.png?range=5"
+sqlite3 "$W/a.db" 'SELECT count(*) FROM target' | grep -q '^11$' && pass "database intact" || fail "database intact" "target rows changed"
+
+# --- dashboard
+req "overview page" 200 "$B/" && grep -q '<a href="/zones/example.lab.">example.lab.</a>' "$W/body" && pass "overview lists the zone" || fail "overview lists the zone" "$(head -c 300 "$W/body")"
+req "zone page" 200 "$B/zones/$Z" && grep -q 'data-zone="example.lab."' "$W/body" && pass "zone page names the zone" || fail "zone page names the zone" ""
+req "app.js" 200 "$B/assets/app.js" && grep -qi '^Content-Type: text/javascript' "$W/hdr" && pass "app.js type" || fail "app.js type" ""
+req "style.css" 200 "$B/assets/style.css"
+if grep -rqE 'https?://' web/assets/*.html web/assets/*.css; then fail "nothing loaded from elsewhere" "external URL in assets"; else pass "nothing loaded from elsewhere"; fi
+
+# --- /metrics
+req "metrics" 200 "$B/metrics"
+bad=$(grep -v '^#' "$W/body" | grep -cvE '^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? -?[0-9.eE+-]+$')
+check_eq "metrics lines parse" 0 "$bad"
+for m in obs_polls_total obs_answers_total obs_timeouts_total obs_outcomes_total obs_collector_inflight obs_ingest_lag_seconds obs_zones obs_verdicts_total obs_http_responses_total; do
+	grep -q "^$m[{ ]" "$W/body" && pass "metric $m" || fail "metric $m" "missing"
+done
+polls=$(awk '/^obs_polls_total/ {s += $2} END {print s + 0}' "$W/body")
+check_eq "polls counted once" "$(sqlite3 "$W/c.db" 'SELECT count(*) FROM observation WHERE attempt = 0')" "$polls"
+grep -q '^obs_outcomes_total{.*outcome="bogus"} [1-9]' "$W/body" && pass "bogus outcomes counted" || fail "bogus outcomes counted" ""
+
+# --- stop: clean exit, no sanitizer report
+kill "$SP"
+wait "$SP"
+check_eq "clean exit on SIGTERM" 0 $?
+SP=""
+if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$W/web.log"; then fail "sanitizers quiet" "$(grep -m3 -E 'Sanitizer|runtime error' "$W/web.log")"; else pass "sanitizers quiet"; fi
+
+# --- --once-check on the same database (read-only: no collectors)
+"$WEB" --db "$W/a.db" --state-dir "$W/rrd2" --once-check >"$W/once" 2>&1
+check_eq "--once-check" 0 $?
+summary
