@@ -17,6 +17,7 @@ static const cli_cmd_t cmds[] = {
      "glitches --db FILE [--zone Z] [--at T] [--json] [--predicted]"},
     {"status", false, false, cli_status,
      "status --db FILE [--zone Z] [--at T] [--json] [--eps-safe S] [--max-age S]"},
+    {"audit", false, false, cli_audit, "audit --db FILE [--zone Z] [--at T] [--json]"},
     {"whatif", false, true, cli_whatif,
      "whatif --db FILE --zone Z [--at T] [--json] STEP [+ STEP...]"},
     {"fetches", false, false, cli_fetches, "fetches --db FILE [--zone Z] [--at T] [--json]"},

@@ -5,7 +5,7 @@
 #include "report_json.h"
 #include "timefmt.h"
 
-static json_t *jtime(obs_usec_t t)
+json_t *rj_time(obs_usec_t t)
 {
 	if (t == INT64_MAX || t == INT64_MIN)
 		return json_null();
@@ -26,7 +26,7 @@ json_t *rj_document(const char *zone, obs_usec_t at, const char *array_key)
 	if (d == NULL)
 		return NULL;
 	if (json_object_set_new(d, "zone", json_string(zone)) ||
-	    json_object_set_new(d, "at", jtime(at)) ||
+	    json_object_set_new(d, "at", rj_time(at)) ||
 	    json_object_set_new(d, array_key, json_array())) {
 		json_decref(d);
 		return NULL;
@@ -52,9 +52,9 @@ int rj_add_finding(json_t *doc, const det_finding_t *f)
 	json_t *o = json_pack(
 	    "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:{s:o, s:o}}", "id", f->id,
 	    "severity", det_sev_names[f->sev], "zone", f->zone, "provider", opt_str(f->provider),
-	    "server", opt_str(f->server), "vantage", opt_str(f->vantage), "lo", jtime(f->lo), "hi",
-	    jtime(f->hi), "duration", jdur(f->lo, f->hi), "message", f->msg, "evidence", "versions",
-	    ids(f->versions, f->versions_n), "observations", ids(f->obs, f->obs_n));
+	    "server", opt_str(f->server), "vantage", opt_str(f->vantage), "lo", rj_time(f->lo),
+	    "hi", rj_time(f->hi), "duration", jdur(f->lo, f->hi), "message", f->msg, "evidence",
+	    "versions", ids(f->versions, f->versions_n), "observations", ids(f->obs, f->obs_n));
 	if (o == NULL)
 		return OBS_ENOMEM;
 	return json_array_append_new(json_object_get(doc, "findings"), o) ? OBS_ENOMEM : OBS_EOK;
@@ -74,12 +74,12 @@ int rj_add_glitch(json_t *doc, const og_glitch_t *g)
 	    "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:b, s:b, s:o, "
 	    "s:{s:I, s:I}}",
 	    "vantage", g->vantage, "resolver", g->resolver, "address", g->address, "kind", g->kind,
-	    "qname", g->qname, "qtype", (int)g->qtype, "role", g->role, "lo", jtime(g->lo),
-	    "first_bad", jtime(g->first_bad), "last_bad", jtime(g->last_bad), "hi", jtime(g->hi),
-	    "duration", jdur(g->first_bad, g->hi), "polls", (json_int_t)g->polls, "excluded",
-	    g->excluded, "validating", g->validating, "cached", cached ? cached : json_null(),
-	    "evidence", "first_observation", (json_int_t)g->first_obs, "last_observation",
-	    (json_int_t)g->last_obs);
+	    "qname", g->qname, "qtype", (int)g->qtype, "role", g->role, "lo", rj_time(g->lo),
+	    "first_bad", rj_time(g->first_bad), "last_bad", rj_time(g->last_bad), "hi",
+	    rj_time(g->hi), "duration", jdur(g->first_bad, g->hi), "polls", (json_int_t)g->polls,
+	    "excluded", g->excluded, "validating", g->validating, "cached",
+	    cached ? cached : json_null(), "evidence", "first_observation",
+	    (json_int_t)g->first_obs, "last_observation", (json_int_t)g->last_obs);
 	if (o == NULL)
 		return OBS_ENOMEM;
 	return json_array_append_new(json_object_get(doc, "glitches"), o) ? OBS_ENOMEM : OBS_EOK;

@@ -10,6 +10,9 @@
 #include "detect.h"
 #include "oglitch.h"
 
+/* An RFC 3339 time with milliseconds; null for the infinities (open windows). */
+json_t *rj_time(obs_usec_t t);
+
 /* A new document {"zone", "at", "<array_key>": []}; NULL on allocation failure. */
 json_t *rj_document(const char *zone, obs_usec_t at, const char *array_key);
 

@@ -18,6 +18,7 @@
 #include "pglitch.h"
 #include "timefmt.h"
 #include "verdict.h"
+#include "report_json.h"
 
 #define SEC          OBS_USEC_PER_SEC
 #define SYNTH_BEFORE (3600 * SEC) /* synthetic RRSIG inception: an hour before tau */
@@ -50,14 +51,6 @@ struct step {
 	uint64_t names;
 	bool insecure; /* ds-set: no supported DS */
 };
-
-static json_t *jtime(obs_usec_t t)
-{
-	if (t == INT64_MAX || t == INT64_MIN)
-		return json_null();
-	char buf[OBS_TIME_STRLEN];
-	return json_string(obs_time_format(t, buf, sizeof(buf)));
-}
 
 static obs_usec_t max_age(const mdl_t *m, const vd_opts_t *o)
 {
@@ -1046,7 +1039,7 @@ static json_t *conflict_json(const mdl_t *w, const struct conflict *c)
 	json_object_set_new(o, "old_version", ver_json(w, old));
 	json_object_set_new(o, "origin",
 			    json_string(origin == MDL_PARENT ? "parent" : w->prov[origin]));
-	json_object_set_new(o, "until", c->split ? json_null() : jtime(c->until));
+	json_object_set_new(o, "until", c->split ? json_null() : rj_time(c->until));
 	json_object_set_new(o, "gating", json_boolean(!c->caveat && c->tier != PG_M2));
 	json_object_set_new(o, "reason", json_string(c->reason));
 	if (c->server >= 0)
@@ -1082,8 +1075,8 @@ static void on_glitch(void *arg, const pg_glitch_t *g)
 	/* the window that contains `at` */
 	for (size_t i = 0; i < g->when->n; i++)
 		if (g->when->v[i].lo <= a->m->at && a->m->at < g->when->v[i].hi) {
-			json_object_set_new(o, "lo", jtime(g->when->v[i].lo));
-			json_object_set_new(o, "hi", jtime(g->when->v[i].hi));
+			json_object_set_new(o, "lo", rj_time(g->when->v[i].lo));
+			json_object_set_new(o, "hi", rj_time(g->when->v[i].hi));
 		}
 	json_object_set_new(o, "reason", json_string(g->reason));
 	json_array_append_new(a->open, o);
@@ -1117,7 +1110,7 @@ static json_t *base_doc(const mdl_t *m, obs_usec_t at)
 	char h[33];
 	model_hash(m, h);
 	json_object_set_new(d, "zone", json_string(m->zone));
-	json_object_set_new(d, "at", jtime(at));
+	json_object_set_new(d, "at", rj_time(at));
 	json_object_set_new(d, "model_hash", json_string(h));
 	json_object_set_new(d, "data_age",
 			    m->last_obs == INT64_MIN ? json_null()
@@ -1225,7 +1218,7 @@ static int whatif_model(mdl_t *m0, json_t *steps_json, const vd_opts_t *opts, js
 			obs_usec_t t = g > pol ? g : pol;
 			json_object_set_new(byp, mdl_profiles[p].name,
 					    t == ISET_INF ? json_null()
-							  : jtime(t > m0->at ? t : m0->at));
+							  : rj_time(t > m0->at ? t : m0->at));
 		}
 	}
 	if (ret == OBS_EOK) {
@@ -1240,13 +1233,13 @@ static int whatif_model(mdl_t *m0, json_t *steps_json, const vd_opts_t *opts, js
 			m2 = m0->at;
 		bool timed = !unknown && earliest != ISET_INF;
 		json_object_set_new(doc, "verdict", json_string(verdict));
-		json_object_set_new(doc, "earliest_safe", timed ? jtime(earliest) : json_null());
+		json_object_set_new(doc, "earliest_safe", timed ? rj_time(earliest) : json_null());
 		json_object_set_new(doc, "earliest_safe_m2",
-				    unknown || m2 == ISET_INF ? json_null() : jtime(m2));
+				    unknown || m2 == ISET_INF ? json_null() : rj_time(m2));
 		json_object_set_new(doc, "policy_earliest",
-				    pol == ISET_NEG_INF ? jtime(m0->at)
+				    pol == ISET_NEG_INF ? rj_time(m0->at)
 				    : pol == ISET_INF   ? json_null()
-							: jtime(pol > m0->at ? pol : m0->at));
+							: rj_time(pol > m0->at ? pol : m0->at));
 		json_object_set_new(doc, "by_profile", byp);
 		json_object_set_new(doc, "blocking", blocking);
 		json_object_set_new(doc, "reasons", reasons);
@@ -1254,7 +1247,7 @@ static int whatif_model(mdl_t *m0, json_t *steps_json, const vd_opts_t *opts, js
 		obs_usec_t vu = m0->at + m0->poll;
 		if (!strcmp(verdict, "wait") && earliest < vu)
 			vu = earliest;
-		json_object_set_new(doc, "valid_until", jtime(vu));
+		json_object_set_new(doc, "valid_until", rj_time(vu));
 		json_object_set_new(doc, "eps_safe", json_real((double)eps / 1e6));
 		byp = blocking = reasons = NULL;
 	}
@@ -1350,7 +1343,7 @@ int vd_steps_from_argv(int argc, char **argv, const char *zone, obs_usec_t at, j
 		return fail(err, errlen, OBS_ESYNTAX, "whatif needs --zone");
 	json_t *req = json_object(), *steps = json_array();
 	json_object_set_new(req, "zone", json_string(zone));
-	json_object_set_new(req, "at", jtime(at));
+	json_object_set_new(req, "at", rj_time(at));
 	json_object_set_new(req, "steps", steps);
 	int ret = OBS_EOK, start = 0;
 	for (int i = 0; ret == OBS_EOK && i <= argc; i++) {
@@ -1403,8 +1396,8 @@ static void on_pred(void *arg, const pg_glitch_t *g)
 	    o, "server", g->server >= 0 ? json_string(a->m->srv[g->server].address) : json_null());
 	for (size_t i = 0; i < g->when->n; i++) {
 		json_t *w = json_object();
-		json_object_set_new(w, "lo", jtime(g->when->v[i].lo));
-		json_object_set_new(w, "hi", jtime(g->when->v[i].hi));
+		json_object_set_new(w, "lo", rj_time(g->when->v[i].lo));
+		json_object_set_new(w, "hi", rj_time(g->when->v[i].hi));
 		json_array_append_new(wins, w);
 	}
 	json_object_set_new(o, "windows", wins);

@@ -41,18 +41,10 @@ static const char *const STATUS_NAMES[] = {"answered",  "timeout",    "neterr", 
 					   "malformed", "mismatched", "dropped"};
 static const char *const OUTCOME_NAMES[] = {NULL, "secure", "insecure", "bogus", "lost"};
 
-static json_t *jtime(obs_usec_t t)
-{
-	if (t == INT64_MAX || t == INT64_MIN)
-		return json_null();
-	char buf[OBS_TIME_STRLEN];
-	return json_string(obs_time_format(t, buf, sizeof(buf)));
-}
-
 static json_t *jtime_col(sqlite3_stmt *st, int col)
 {
 	return sqlite3_column_type(st, col) == SQLITE_NULL ? json_null()
-							   : jtime(sqlite3_column_int64(st, col));
+							   : rj_time(sqlite3_column_int64(st, col));
 }
 
 static json_t *jint_col(sqlite3_stmt *st, int col)
@@ -235,7 +227,7 @@ static int zone_summary(web_ctx_t *w, const char *zone, const wa_args_t *a, json
 	    "s:{s:I, s:I, s:I, s:I}}",
 	    "zone", zone, "providers", providers, "collectors", collectors, "servers",
 	    (json_int_t)servers, "vantages", (json_int_t)vantages, "first_seen",
-	    first ? jtime(first) : json_null(), "last_seen", last ? jtime(last) : json_null(),
+	    first ? rj_time(first) : json_null(), "last_seen", last ? rj_time(last) : json_null(),
 	    "data_age", last ? json_real((double)(a->at - last) / 1e6) : json_null(), "status",
 	    sval, "status_error", serr_j, "glitches", (json_int_t)c.glitches, "glitches_open",
 	    (json_int_t)c.glitches_open, "findings", (json_int_t)c.findings, "findings_open",
@@ -268,7 +260,7 @@ static int doc_zones(web_ctx_t *w, const wa_args_t *a, json_t **out, char *err, 
 		json_decref(zones);
 		return ret;
 	}
-	*out = json_pack("{s:o, s:o, s:I}", "at", jtime(a->at), "zones", zones, "generation",
+	*out = json_pack("{s:o, s:o, s:I}", "at", rj_time(a->at), "zones", zones, "generation",
 			 (json_int_t)w->generation);
 	return *out ? OBS_EOK : OBS_ENOMEM;
 }
@@ -279,7 +271,7 @@ static int doc_zone(web_ctx_t *w, const char *zone, const wa_args_t *a, json_t *
 	json_t *z = NULL;
 	int ret = zone_summary(w, zone, a, &z, err, errlen);
 	if (ret == OBS_EOK) {
-		json_object_set_new(z, "at", jtime(a->at));
+		json_object_set_new(z, "at", rj_time(a->at));
 		json_object_set_new(z, "generation", json_integer((json_int_t)w->generation));
 		*out = z;
 	}
@@ -353,9 +345,9 @@ static int doc_servers(web_ctx_t *w, const char *zone, const wa_args_t *a, json_
 		}
 	}
 	sqlite3_finalize(st);
-	*out = json_pack("{s:s, s:o, s:{s:o, s:o}, s:o, s:o}", "zone", zone, "at", jtime(a->at),
-			 "window", "lo", jtime(lo), "hi", jtime(hi), "servers", servers, "vantages",
-			 vantages);
+	*out = json_pack("{s:s, s:o, s:{s:o, s:o}, s:o, s:o}", "zone", zone, "at", rj_time(a->at),
+			 "window", "lo", rj_time(lo), "hi", rj_time(hi), "servers", servers,
+			 "vantages", vantages);
 	return *out ? OBS_EOK : OBS_ENOMEM;
 }
 
@@ -576,11 +568,11 @@ static int timeline_outcomes(web_ctx_t *w, const char *zone, obs_usec_t lo, obs_
 		    sqlite3_column_type(st, 6) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 6);
 		obs_usec_t t = sqlite3_column_int64(st, 5);
 		if (sid == cur && oc == seg_out) {
-			json_object_set_new(seg, "last", jtime(t));
+			json_object_set_new(seg, "last", rj_time(t));
 			continue;
 		}
 		if (seg && sid == cur)
-			json_object_set_new(seg, "hi", jtime(t));
+			json_object_set_new(seg, "hi", rj_time(t));
 		char key[24];
 		snprintf(key, sizeof(key), "%lld", (long long)sqlite3_column_int64(st, 0));
 		json_t *tg = json_object_get(map, key);
@@ -589,7 +581,7 @@ static int timeline_outcomes(web_ctx_t *w, const char *zone, obs_usec_t lo, obs_
 		seg = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:n}", "role", jstr_col(st, 2),
 				"qname", jstr_col(st, 3), "qtype", jint_col(st, 4), "outcome",
 				oc >= 1 && oc <= 4 ? json_string(OUTCOME_NAMES[oc]) : json_null(),
-				"lo", jtime(t), "last", jtime(t), "hi");
+				"lo", rj_time(t), "last", rj_time(t), "hi");
 		if (tg && seg)
 			json_array_append_new(json_object_get(tg, "outcomes"), seg);
 		else {
@@ -641,7 +633,7 @@ static int doc_timeline(web_ctx_t *w, const char *zone, const wa_args_t *a, json
 			json_array_append(servers, tv);
 	}
 	*out = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "zone", zone, "at",
-			 jtime(a->at), "lo", jtime(lo), "hi", jtime(hi), "versions", versions,
+			 rj_time(a->at), "lo", rj_time(lo), "hi", rj_time(hi), "versions", versions,
 			 "servers", servers, "vantages", vantages, "truncated", truncated);
 	versions = NULL;
 	ret = *out ? OBS_EOK : OBS_ENOMEM;
@@ -706,7 +698,7 @@ static int doc_observations(web_ctx_t *w, const char *zone, const wa_args_t *a, 
 	}
 	sqlite3_finalize(st);
 	*out =
-	    json_pack("{s:s, s:o, s:I, s:I, s:o, s:o}", "zone", zone, "at", jtime(a->at), "after",
+	    json_pack("{s:s, s:o, s:I, s:I, s:o, s:o}", "zone", zone, "at", rj_time(a->at), "after",
 		      (json_int_t)a->after, "limit", (json_int_t)a->limit, "observations", arr,
 		      "next_after", more ? json_integer(last) : json_null());
 	return *out ? OBS_EOK : OBS_ENOMEM;

@@ -51,6 +51,7 @@ int cli_findings(cli_ctx_t *c);
 int cli_glitches(cli_ctx_t *c);
 int cli_status(cli_ctx_t *c);
 int cli_whatif(cli_ctx_t *c);
+int cli_audit(cli_ctx_t *c);
 int cli_fetches(cli_ctx_t *c);
 int cli_transitions(cli_ctx_t *c);
 int cli_report(cli_ctx_t *c);

@@ -10,6 +10,7 @@
 #include "fetch.h"
 #include "obs_err.h"
 #include "timefmt.h"
+#include "report_json.h"
 
 static const char *const sev_names[2] = {"INFO", "WARN"};
 
@@ -34,14 +35,6 @@ static const char *type_name(uint16_t t, char *buf, size_t len)
 	}
 }
 
-static json_t *jtime(obs_usec_t t)
-{
-	if (t == INT64_MAX || t == INT64_MIN)
-		return json_null();
-	char buf[OBS_TIME_STRLEN];
-	return json_string(obs_time_format(t, buf, sizeof(buf)));
-}
-
 static json_t *jsecs(obs_usec_t d)
 {
 	return json_real((double)d / 1e6);
@@ -59,8 +52,8 @@ static json_t *jfetch(const fetch_event_t *e)
 {
 	char tb[16];
 	return json_pack("{s:I, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:b}",
-			 "observation", (json_int_t)e->obs_id, "t", jtime(e->t), "until",
-			 jtime(e->until), "next", jtime(e->next), "client", e->client, "server",
+			 "observation", (json_int_t)e->obs_id, "t", rj_time(e->t), "until",
+			 rj_time(e->until), "next", rj_time(e->next), "client", e->client, "server",
 			 e->server, "owner", e->owner, "type", type_name(e->type, tb, sizeof(tb)),
 			 "kind", e->kind == 2 ? "referral" : "answer", "version",
 			 (json_int_t)e->version_id, "ttl", (json_int_t)e->ttl_s, "late_refetch",
@@ -72,17 +65,17 @@ static json_t *jflag(const fetch_flag_t *f)
 	char tb[16];
 	json_t *fetch = f->fetch_obs
 			    ? json_pack("{s:I, s:o, s:o}", "observation", (json_int_t)f->fetch_obs,
-					"t", jtime(f->fetch_t), "expiry", jtime(f->expiry))
+					"t", rj_time(f->fetch_t), "expiry", rj_time(f->expiry))
 			    : json_null();
 	return json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:I, "
 			 "s:{s:I, s:I}}",
 			 "id", f->id, "severity", sev_names[f->sev ? 1 : 0], "version",
 			 (json_int_t)f->version_id, "type", type_name(f->type, tb, sizeof(tb)),
 			 "via", f->via, "source", f->passive ? "capture" : "poll", "lo",
-			 jtime(f->lo), "hi", jtime(f->hi), "answers", (json_int_t)f->answers,
+			 rj_time(f->lo), "hi", rj_time(f->hi), "answers", (json_int_t)f->answers,
 			 "ttl_answer", (json_int_t)f->ttl_answer_s, "ttl_auth",
 			 f->ttl_auth_s >= 0 ? json_integer(f->ttl_auth_s) : json_null(), "fetch",
-			 fetch ? fetch : json_null(), "hold_until", jtime(f->hold_until), "held",
+			 fetch ? fetch : json_null(), "hold_until", rj_time(f->hold_until), "held",
 			 (json_int_t)f->held_s, "evidence", "first_observation",
 			 (json_int_t)f->first_obs, "last_observation", (json_int_t)f->last_obs);
 }
@@ -174,7 +167,7 @@ static void on_drop(void *arg, const fetch_drop_t *d)
 	if (o->json) {
 		json_t *x =
 		    json_pack("{s:s, s:o, s:o, s:o, s:I, s:I, s:I}", "collector", d->collector,
-			      "lo", jtime(d->lo), "hi", jtime(d->hi), "duration",
+			      "lo", rj_time(d->lo), "hi", rj_time(d->hi), "duration",
 			      jsecs(d->hi - d->lo), "received", (json_int_t)d->received, "dropped",
 			      (json_int_t)d->dropped, "ifdropped", (json_int_t)d->ifdropped);
 		if (x == NULL || json_array_append_new(json_object_get(o->doc, "drops"), x))
@@ -194,7 +187,7 @@ static int one_zone(cli_ctx_t *c, const char *zone, void *arg)
 		return OBS_EOK; /* passive traffic outside every configured zone */
 	struct out o = {.json = c->json};
 	if (c->json) {
-		o.doc = json_pack("{s:s, s:o, s:[], s:[]}", "zone", zone, "at", jtime(c->at),
+		o.doc = json_pack("{s:s, s:o, s:[], s:[]}", "zone", zone, "at", rj_time(c->at),
 				  "resolvers", "drops");
 		if (o.doc == NULL)
 			return OBS_ENOMEM;

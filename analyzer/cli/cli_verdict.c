@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "obs_err.h"
+#include "audit.h"
 #include "verdict.h"
 
 static const char *str(const json_t *o, const char *k)
@@ -83,6 +84,46 @@ int cli_whatif(cli_ctx_t *c)
 	}
 	json_decref(req);
 	json_decref(doc);
+	sigv_free(sv);
+	return ret;
+}
+
+static int one_audit(cli_ctx_t *c, const char *zone, void *arg)
+{
+	json_t *doc = NULL;
+	int ret = au_audit(c->db, arg, zone, c->at, 0, &doc, c->err, c->errlen);
+	if (ret == OBS_EOK && c->json) {
+		cli_print_json(doc);
+	} else if (ret == OBS_EOK) {
+		size_t i;
+		const json_t *x;
+		json_array_foreach(json_object_get(doc, "audit"), i, x)
+		{
+			printf("%s: %s changed %zu RRset(s) at %s, safe from %s: early by %.1f s (",
+			       zone, str(x, "origin"),
+			       json_array_size(json_object_get(x, "rrsets")), str(x, "changed_at"),
+			       str(x, "safe_from"),
+			       json_number_value(json_object_get(x, "early_by")));
+			size_t j;
+			const json_t *y;
+			json_array_foreach(json_object_get(x, "ids"), j, y)
+			    printf("%s%s", j ? " " : "", json_string_value(y));
+			printf(")");
+			json_array_foreach(json_object_get(x, "vantages"), j, y)
+			    printf("%s%s", j ? ", " : "; failed: ", json_string_value(y));
+			printf("\n");
+		}
+	}
+	json_decref(doc);
+	return ret;
+}
+
+int cli_audit(cli_ctx_t *c)
+{
+	sigv_t *sv = NULL;
+	int ret = sigv_new(c->db, false, &sv);
+	if (ret == OBS_EOK)
+		ret = cli_each_zone(c, one_audit, sv);
 	sigv_free(sv);
 	return ret;
 }

@@ -56,5 +56,6 @@ check_eq "whatif answers cover go, stop, unknown and wait" "go stop unknown wait
 if "$AN" transitions --help >/dev/null 2>&1 || true; then
 	"$AN" transitions "${Z[@]}" --at "$end" >"$T/tr.json" 2>/dev/null && validate "transitions document" schemas/transitions.schema.json "$T/tr.json"
 fi
+"$AN" audit "${Z[@]}" --at "$end" >"$T/audit.json" && validate "audit document" schemas/audit.schema.json "$T/audit.json"
 "$AN" fetches "${Z[@]}" --at "$end" >"$T/fe.json" && validate "fetches document" schemas/fetches.schema.json "$T/fe.json"
 summary

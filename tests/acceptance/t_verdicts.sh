@@ -16,7 +16,8 @@
 #     starts around the early step), and every resolver-observed failure (failures.json, in
 #     scope, at least MIN_PROBES probes) starts inside a predicted window of those IDs and
 #     outlasts it by no more than that resolver's bad-cache hold plus a poll period;
-#   - correct forms: no predicted ERROR window after t0.
+#   - correct forms: no predicted ERROR window after t0, and the audit (T-3) flags no step;
+#   - violating forms: the audit flags a change at the early step as taken early.
 # Prints PASS/FAIL lines (counted by run.sh). RUNS="a b" limits the datasets.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -159,7 +160,14 @@ for d in datasets/*/; do
 	jq -r 'def s: if . == null then null else (sub("\\.(?<f>[0-9]+)Z$"; "Z") | fromdateiso8601) + ((capture("\\.(?<f>[0-9]+)Z$").f // "0") | ("0." + .) | tonumber) end;
 		.predicted[] | .id as $id | .tier as $tier | .severity as $sev
 		| .windows[] | [$id, $tier, $sev, ((.lo | s) // -1e12), ((.hi | s) // 1e12)] | @tsv' "$T/p.json" >"$T/pred"
+	"$AN" audit --json --db "$T/an.db" --zone example.lab. --at "$end" >"$T/audit.json" 2>"$T/a.err" ||
+		fail "$run: audit" "$(head -c 200 "$T/a.err")"
+	jq -r 'def s: (sub("\\.(?<f>[0-9]+)Z$"; "Z") | fromdateiso8601) + ((capture("\\.(?<f>[0-9]+)Z$").f // "0") | ("0." + .) | tonumber);
+		.audit[]? | [(.changed_at | s), .early_by, (.ids | join(",")), .origin, (.vantages | length)] | @tsv' \
+		"$T/audit.json" >"$T/audit"
 	if [ "$form" = correct ]; then
+		bad=$(awk -v t0="$t0" '$1 >= t0 + 1 { print; exit }' "$T/audit")
+		if [ -z "$bad" ]; then pass "$run: the audit finds no step taken early"; else fail "$run: audit flags a step of a correct form" "$bad"; fi
 		bad=$(awk -v t0="$t0" '($3 == "ERROR" || $3 == "CRITICAL") && $4 >= t0 + 1 { print; exit }' "$T/pred")
 		if [ -z "$bad" ]; then
 			pass "$run: no predicted ERROR window after t0"
@@ -171,6 +179,13 @@ for d in datasets/*/; do
 	while IFS=$'\t' read -r name tact truth viol args; do
 		[ "$viol" != "-" ] || continue
 		served=$(jq -r --arg n "$name" '.steps[] | select(.name == $n) | .served' "$d/truth.json" | jq -R . | secs)
+		by=$(jq -r --arg n "$name" '.steps[] | select(.name == $n) | .violation.by' "$d/truth.json")
+		au=$(awk -v a="$tact" -v s="$served" -v p="$POLL" '$1 >= a - p && $1 <= s + 2 * p && $2 > 0 { print; exit }' "$T/audit")
+		if [ -n "$au" ]; then
+			pass "$run/$name: audited as early by $(cut -f2 <<<"$au") s (the driver shortened its wait by $by s; $(cut -f3 <<<"$au"), $(cut -f5 <<<"$au") vantages failed)"
+		else
+			fail "$run/$name: the audit does not flag the early step" "$(head -3 "$T/audit" | tr '\n' ';')"
+		fi
 		for id in ${viol//,/ }; do
 			hit=$(awk -v id="$id" -v a="$tact" -v s="$served" -v p="$POLL" \
 				'index($1, id) == 1 && $4 >= a - 2 * p && $4 <= s + 2 * p { print; exit }' "$T/pred")
