@@ -156,6 +156,7 @@ bench: deps
 	@tests/bench/collector-vs-dnsperf.sh
 	@tests/bench/analyzer-replay.sh
 	@tests/bench/passive-vs-tshark.sh
+	@tests/bench/whatif-latency.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory build
