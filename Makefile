@@ -49,6 +49,10 @@ build: bin/obs-collector bin/obs-analyzer bin/obs-web
 
 build-san: build/san/obs-collector build/san/obs-analyzer build/san/obs-web build/san/unit-tests build/tools/dns-hostile
 
+build/bench/whatif-bench: build/rel/tests/bench/whatif-bench.o $(REL_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(PKG_LIBS)
+
 build/bench/collector-bench: build/rel/tests/bench/collector-bench.o $(REL_OBJ)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(PKG_LIBS)
@@ -152,7 +156,7 @@ integration: deps
 	@tests/run-suites.sh integration
 
 bench: deps
-	@$(MAKE) --no-print-directory build build/bench/collector-bench
+	@$(MAKE) --no-print-directory build build/bench/collector-bench build/bench/whatif-bench
 	@tests/bench/collector-vs-dnsperf.sh
 	@tests/bench/analyzer-replay.sh
 	@tests/bench/passive-vs-tshark.sh

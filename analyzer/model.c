@@ -455,16 +455,97 @@ static bool is_lame(int status, int rcode, int flags)
 }
 
 /* lameness and the last poll of every server, from its SOA (provider) or DS (parent) polls */
+#define LAME_SQL "(status != 0 OR rcode NOT IN (0, 3) OR (flags & 1) = 0)"
+
+/* The lame periods of one series up to m->at, from the failed polls alone (partial index
+ * observation_lame, migration 3): each stretch of failures runs from the good poll before it
+ * to the good poll after it (conservative); one still failing at `at` also marks the server
+ * dead from its first failure. Then the series' last poll. */
+static int series_lame(an_db_t *db, mdl_t *m, mdl_srv_t *s, int64_t sid)
+{
+	static const char *const q[] = {
+	    "SELECT t FROM observation WHERE series_id = ?1 AND t > ?2 AND t <= ?3 AND " LAME_SQL
+	    " ORDER BY t LIMIT 1",
+	    "SELECT max(t) FROM observation WHERE series_id = ?1 AND t < ?2 AND NOT " LAME_SQL,
+	    "SELECT min(t) FROM observation WHERE series_id = ?1 AND t > ?2 AND t <= ?3 AND "
+	    "NOT " LAME_SQL,
+	    "SELECT t, status, coalesce(rcode, -1), coalesce(flags, 0), id FROM observation "
+	    "WHERE series_id = ?1 AND t <= ?3 ORDER BY t DESC LIMIT 1",
+	    "SELECT min(t) FROM observation WHERE series_id = ?1"};
+	sqlite3_stmt *st[5] = {NULL};
+	int ret = OBS_EOK;
+	for (int i = 0; i < 5 && ret == OBS_EOK; i++)
+		if (sqlite3_prepare_v2(an_db_sql(db), q[i], -1, &st[i], NULL) != SQLITE_OK)
+			ret = OBS_ESQL;
+	obs_usec_t from = INT64_MIN;
+	while (ret == OBS_EOK) {
+		/* the next failed poll after `from` */
+		sqlite3_bind_int64(st[0], 1, sid);
+		sqlite3_bind_int64(st[0], 2, from);
+		sqlite3_bind_int64(st[0], 3, m->at);
+		bool found = sqlite3_step(st[0]) == SQLITE_ROW;
+		obs_usec_t bad = found ? sqlite3_column_int64(st[0], 0) : 0;
+		sqlite3_reset(st[0]);
+		if (!found)
+			break;
+		sqlite3_bind_int64(st[1], 1, sid);
+		sqlite3_bind_int64(st[1], 2, bad);
+		obs_usec_t before = sqlite3_step(st[1]) == SQLITE_ROW &&
+					    sqlite3_column_type(st[1], 0) != SQLITE_NULL
+					? sqlite3_column_int64(st[1], 0)
+					: ISET_NEG_INF;
+		sqlite3_reset(st[1]);
+		sqlite3_bind_int64(st[2], 1, sid);
+		sqlite3_bind_int64(st[2], 2, bad);
+		sqlite3_bind_int64(st[2], 3, m->at);
+		obs_usec_t after = sqlite3_step(st[2]) == SQLITE_ROW &&
+					   sqlite3_column_type(st[2], 0) != SQLITE_NULL
+				       ? sqlite3_column_int64(st[2], 0)
+				       : ISET_INF;
+		sqlite3_reset(st[2]);
+		if ((ret = iset_add(&s->lame, before, after)) == OBS_EOK && after == ISET_INF)
+			ret = iset_add(&s->dead, bad, ISET_INF);
+		if (after == ISET_INF)
+			break;
+		from = after;
+	}
+	if (ret == OBS_EOK) {
+		sqlite3_bind_int64(st[3], 1, sid);
+		sqlite3_bind_int64(st[3], 3, m->at);
+		if (sqlite3_step(st[3]) == SQLITE_ROW) {
+			obs_usec_t t = sqlite3_column_int64(st[3], 0);
+			if (t > s->last_poll) {
+				s->last_poll = t;
+				s->answering = !is_lame(sqlite3_column_int(st[3], 1),
+							sqlite3_column_int(st[3], 2),
+							sqlite3_column_int(st[3], 3));
+				s->last_obs = sqlite3_column_int64(st[3], 4);
+			}
+			if (t > m->last_obs)
+				m->last_obs = t;
+		}
+		sqlite3_bind_int64(st[4], 1, sid);
+		if (sqlite3_step(st[4]) == SQLITE_ROW &&
+		    sqlite3_column_type(st[4], 0) != SQLITE_NULL &&
+		    sqlite3_column_int64(st[4], 0) < m->first_obs &&
+		    sqlite3_column_int64(st[4], 0) <= m->at)
+			m->first_obs = sqlite3_column_int64(st[4], 0);
+	}
+	for (int i = 0; i < 5; i++)
+		sqlite3_finalize(st[i]);
+	return ret;
+}
+
+/* lameness and the last poll of every server, from its SOA (provider) or DS (parent) polls */
 static int load_lame(an_db_t *db, mdl_t *m)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(an_db_sql(db),
-			       "SELECT o.t, o.status, coalesce(o.rcode, -1), coalesce(o.flags, 0), "
-			       "o.id FROM observation o JOIN series s ON s.id = o.series_id JOIN "
-			       "target t ON t.id = s.target_id WHERE t.zone = ?1 AND t.address = "
-			       "?2 AND t.origin = ?3 AND s.role = ?4 AND (s.flags & 1) = 0 AND "
-			       "o.t <= ?5 ORDER BY o.t, o.id",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		an_db_sql(db),
+		"SELECT s.id FROM series s JOIN target t ON t.id = s.target_id "
+		"WHERE t.zone = ?1 AND t.address = ?2 AND t.origin = ?3 AND s.role = "
+		"?4 AND (s.flags & 1) = 0",
+		-1, &st, NULL) != SQLITE_OK)
 		return OBS_ESQL;
 	int ret = OBS_EOK;
 	for (size_t i = 0; ret == OBS_EOK && i < m->ns; i++) {
@@ -474,34 +555,8 @@ static int load_lame(an_db_t *db, mdl_t *m)
 		sqlite3_bind_text(st, 3, s->origin == MDL_PARENT ? "PARENT" : m->prov[s->origin],
 				  -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, s->origin == MDL_PARENT ? "ds" : "soa", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, m->at);
-		obs_usec_t good = ISET_NEG_INF, lame_from = 0, dead_from = 0;
-		bool in_lame = false;
-		while (ret == OBS_EOK && sqlite3_step(st) == SQLITE_ROW) {
-			obs_usec_t t = sqlite3_column_int64(st, 0);
-			bool lame = is_lame(sqlite3_column_int(st, 1), sqlite3_column_int(st, 2),
-					    sqlite3_column_int(st, 3));
-			if (lame && !in_lame) {
-				in_lame = true;
-				lame_from = good; /* it may have gone lame right after that poll */
-				dead_from = t;
-			} else if (!lame && in_lame) {
-				in_lame = false;
-				ret = iset_add(&s->lame, lame_from, t);
-			}
-			if (!lame)
-				good = t;
-			s->last_poll = t;
-			s->answering = !lame;
-			s->last_obs = sqlite3_column_int64(st, 4);
-			if (t > m->last_obs)
-				m->last_obs = t;
-			if (t < m->first_obs)
-				m->first_obs = t;
-		}
-		if (ret == OBS_EOK && in_lame &&
-		    (ret = iset_add(&s->lame, lame_from, ISET_INF)) == OBS_EOK)
-			ret = iset_add(&s->dead, dead_from, ISET_INF);
+		while (ret == OBS_EOK && sqlite3_step(st) == SQLITE_ROW)
+			ret = series_lame(db, m, s, sqlite3_column_int64(st, 0));
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
@@ -796,4 +851,26 @@ int mdl_self_valid(const mdl_t *m, const mdl_ver_t *X, iset_t *out)
 		return iset_add(out, ISET_NEG_INF, ISET_INF);
 	}
 	return groups_valid(X, ~(mdl_mask_t)0, out);
+}
+
+int mdl_verify_all(an_db_t *db, obs_usec_t at, char *err, size_t errlen)
+{
+	sigv_t *sv = NULL;
+	sqlite3_stmt *st = NULL;
+	int ret = sigv_new(db, true, &sv);
+	if (ret == OBS_EOK &&
+	    sqlite3_prepare_v2(
+		an_db_sql(db),
+		"SELECT DISTINCT zone FROM target WHERE kind = 'provider' ORDER BY zone", -1, &st,
+		NULL) != SQLITE_OK)
+		ret = OBS_ESQL;
+	while (ret == OBS_EOK && sqlite3_step(st) == SQLITE_ROW) {
+		mdl_t *m = NULL;
+		ret =
+		    mdl_load(db, sv, (const char *)sqlite3_column_text(st, 0), at, &m, err, errlen);
+		mdl_free(m);
+	}
+	sqlite3_finalize(st);
+	sigv_free(sv);
+	return ret;
 }

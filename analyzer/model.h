@@ -176,3 +176,7 @@ mdl_mask_t mdl_alg_mask(const mdl_t *m, uint8_t alg);
 
 /* True when the algorithm is one validators support (the analyzer's ALGSET). */
 bool mdl_alg_supported(uint8_t alg);
+
+/* Verify every signature of every zone's versions up to `at` once and store the results in the
+ * analysis database's memo (sigcheck), so later read-only models verify nothing. For ingest. */
+int mdl_verify_all(an_db_t *db, obs_usec_t at, char *err, size_t errlen);

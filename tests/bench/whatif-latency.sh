@@ -4,7 +4,8 @@
 # recorded transfer dataset (providers a, b, c and the parent) is extended by SQL with 86,400
 # more rounds of every authoritative series (the last answer repeated), ingested, and then
 # `obs-analyzer whatif` (a process per question: database open, model load, evaluation) and
-# `status` are timed, 11 runs each; medians and the 90th percentile are reported.
+# `status` are timed, 11 runs each, and the same whatif in process (build/bench/whatif-bench,
+# 101 answers on one open database: what obs-web pays); medians and 90th percentiles.
 # Target: a whatif answered in at most 10 ms.
 # Usage: tests/bench/whatif-latency.sh [ROUNDS]  (default 86400)
 set -euo pipefail
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/../.."
 AN=${AN:-bin/obs-analyzer}
 ROUNDS=${1:-86400}
 T=$(mktemp -d /tmp/obs-wibench.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$T"' EXIT
 gz=datasets/add-provider-correct/collector.db.gz
 [ -f "$gz" ] || { echo "whatif-latency: $gz missing (datasets/record.sh); skipped"; exit 0; }
 gzip -dc "$gz" >"$T/c.db"
@@ -53,4 +54,9 @@ timeit() {
 echo "  whatif sign-with (one step):       $(timeit whatif --db "$T/an.db" --zone example.lab. --at "$at" sign-with a 13/15951)"
 echo "  whatif ns-set + ds-set (compound): $(timeit whatif --db "$T/an.db" --zone example.lab. --at "$at" ns-set parent ns.prova.lab. + ds-set 13/64206)"
 echo "  status:                            $(timeit status --db "$T/an.db" --zone example.lab. --at "$at")"
-echo "  (target: whatif <= 10 ms; each figure is a whole process: open, load the model, answer)"
+echo "  (each figure above is a whole process: exec, open the database, load the model, answer)"
+if [ -x build/bench/whatif-bench ]; then
+	echo "  in process (as obs-web answers), one step:  $(build/bench/whatif-bench "$T/an.db" example.lab. "$at" 101 sign-with a 13/15951)"
+	echo "  in process, compound step:                  $(build/bench/whatif-bench "$T/an.db" example.lab. "$at" 101 ns-set parent ns.prova.lab. + ds-set 13/64206)"
+fi
+echo "  (target: a whatif answered in at most 10 ms)"
