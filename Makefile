@@ -25,6 +25,7 @@ AN_MIGRATIONS := $(sort $(wildcard schemas/analysis/[0-9]*.sql))
 AN_CLI_SRC := analyzer/main.c $(wildcard analyzer/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 WEB_SRC := $(wildcard web/*.c)
+CTL_SRC := $(wildcard controller/*.c)
 WEB_ASSETS := $(sort $(wildcard web/assets/*))
 
 GEN := build/gen/migrations.c
@@ -36,7 +37,7 @@ REL_OBJ := $(patsubst %.c,build/rel/%.o,$(LIB_SRC)) build/rel/gen/migrations.o \
 SAN_OBJ := $(patsubst %.c,build/san/%.o,$(LIB_SRC)) build/san/gen/migrations.o \
 	build/san/gen/an_migrations.o
 
-.PHONY: all deps build build-san check test integration testbed-test bench demo format \
+.PHONY: all deps build build-san check test integration browser-test testbed-test bench demo format \
 	format-check clean man
 
 all: deps
@@ -68,6 +69,10 @@ build/tools/popgen: build/rel/tests/tools/popgen.o $(REL_OBJ)
 	$(CC) -o $@ $^ $(PKG_LIBS)
 
 build-san: build/tools/popgen
+
+# the reference controller (controller/): gates a multi-signer operation on obs-web's whatif
+build: bin/obs-controller
+build-san: build/san/obs-controller
 
 build/embed: tools/embed.c
 	@mkdir -p $(@D)
@@ -138,6 +143,13 @@ bin/obs-web: $(patsubst %.c,build/rel/%.o,$(WEB_SRC)) build/rel/gen/web_assets.o
 build/san/obs-web: $(patsubst %.c,build/san/%.o,$(WEB_SRC)) build/san/gen/web_assets.o $(SAN_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
+bin/obs-controller: $(patsubst %.c,build/rel/%.o,$(CTL_SRC)) $(REL_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(PKG_LIBS)
+
+build/san/obs-controller: $(patsubst %.c,build/san/%.o,$(CTL_SRC)) $(SAN_OBJ)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+
 build/san/unit-tests: $(patsubst %.c,build/san/%.o,$(UNIT_SRC)) $(SAN_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
 
@@ -149,11 +161,16 @@ check: deps
 # everything: check plus integration tests against real servers and resolvers
 test: deps
 	@$(MAKE) --no-print-directory build build-san format-check
-	@tests/run-suites.sh unit integration testbed acceptance
+	@tests/run-suites.sh unit integration testbed browser acceptance
 
 integration: deps
 	@$(MAKE) --no-print-directory build build-san
 	@tests/run-suites.sh integration
+
+# the dashboard in headless Chromium during a live testbed scenario (netns obs-web-e2e)
+browser-test: deps
+	@$(MAKE) --no-print-directory build
+	@tests/run-suites.sh browser
 
 bench: deps
 	@$(MAKE) --no-print-directory build build/bench/collector-bench build/bench/whatif-bench
@@ -168,12 +185,13 @@ demo: deps
 
 format:
 	clang-format -i $(LIB_SRC) collector/main.c $(AN_CLI_SRC) tools/embed.c $(WEB_SRC) \
-		$(wildcard common/*.h collector/*.h analyzer/*.h analyzer/cli/*.h web/*.h) $(UNIT_SRC)
+		$(wildcard common/*.h collector/*.h analyzer/*.h analyzer/cli/*.h web/*.h) $(UNIT_SRC) \
+		$(CTL_SRC) $(wildcard controller/*.h)
 
 format-check:
 	@clang-format --dry-run -Werror $(LIB_SRC) collector/main.c $(AN_CLI_SRC) tools/embed.c \
 		$(WEB_SRC) $(wildcard common/*.h collector/*.h analyzer/*.h analyzer/cli/*.h web/*.h) \
-		$(UNIT_SRC) && echo "format-check: ok"
+		$(UNIT_SRC) $(CTL_SRC) $(wildcard controller/*.h) && echo "format-check: ok"
 
 clean:
 	rm -rf build bin

@@ -902,6 +902,16 @@ static obs_usec_t policy(const struct eval *e, const struct step *st, size_t n, 
 	const mdl_t *w = e->w;
 	obs_usec_t t = ISET_NEG_INF;
 	iset_t valid = ISET_INIT, self = ISET_INIT;
+	/* "recently reachable": within the largest TTL of any NS set plus any version */
+	int64_t ns_ttl = 0, any_ttl = 0;
+	for (size_t i = 0; i < w->nv; i++) {
+		const mdl_ver_t *v = &w->v[i];
+		if ((v->cls == MC_NSP || !strcmp(v->role, "ns")) && v->ttl_s > ns_ttl)
+			ns_ttl = v->ttl_s;
+		if (v->ttl_s > any_ttl)
+			any_ttl = v->ttl_s;
+	}
+	obs_usec_t recent = (ns_ttl + any_ttl) * SEC + w->poll;
 	for (size_t a = 0; a < w->nv && t != ISET_INF; a++) {
 		const mdl_ver_t *va = &w->v[a];
 		if (va->cls != MC_DS && va->cls != MC_DNSKEY)
@@ -920,6 +930,11 @@ static obs_usec_t policy(const struct eval *e, const struct step *st, size_t n, 
 			 * resolvers could ever fetch */
 			bool open = sup == ISET_INF;
 			if (iset_empty(&u->F))
+				continue;
+			/* a provider still serving that resolvers stopped reaching long ago (an
+			 * idle, undelegated one) is not part of the operation */
+			if (open && u->origin != MDL_PARENT &&
+			    iset_sup(&w->nsr[u->origin]) < w->at - recent)
 				continue;
 			obs_usec_t end = open ? ISET_INF : sup + u->ttl_s * SEC;
 			if (!open && (end <= w->at || end <= t))
@@ -1368,41 +1383,94 @@ int vd_steps_from_argv(int argc, char **argv, const char *zone, obs_usec_t at, j
 
 /* ---- predicted glitches ---- */
 
+/* windows are coalesced per (ID, tier, severity, origins, server) (reference §5.6 step 7): one
+ * entry per kind of conflict, with an example pair and the number of pairs behind it */
+struct pred_grp {
+	char key[160];
+	int a, b, server;
+	const char *id;
+	enum pg_tier tier;
+	enum det_sev sev;
+	iset_t when;
+	size_t pairs;
+	char reason[256];
+};
+
 struct pred_acc {
 	const mdl_t *m;
-	json_t *arr;
+	struct pred_grp *g;
+	size_t n, cap;
+	int err;
 };
+
+static const char *origin_name(const mdl_t *m, int v)
+{
+	return v < 0 ? "-" : m->v[v].origin == MDL_PARENT ? "parent" : m->prov[m->v[v].origin];
+}
 
 static void on_pred(void *arg, const pg_glitch_t *g)
 {
 	struct pred_acc *a = arg;
+	char key[160];
+	snprintf(key, sizeof(key), "%s|%d|%d|%s|%s|%d", g->id, g->tier, g->sev,
+		 origin_name(a->m, g->a), origin_name(a->m, g->b), g->server);
+	struct pred_grp *p = NULL;
+	for (size_t i = 0; i < a->n && p == NULL; i++)
+		if (strcmp(a->g[i].key, key) == 0)
+			p = &a->g[i];
+	if (p == NULL) {
+		if (a->n == a->cap) {
+			size_t cap = a->cap ? a->cap * 2 : 16;
+			struct pred_grp *n = realloc(a->g, cap * sizeof(*n));
+			if (n == NULL) {
+				a->err = OBS_ENOMEM;
+				return;
+			}
+			a->g = n;
+			a->cap = cap;
+		}
+		p = &a->g[a->n++];
+		memset(p, 0, sizeof(*p));
+		snprintf(p->key, sizeof(p->key), "%s", key);
+		p->a = g->a;
+		p->b = g->b;
+		p->server = g->server;
+		p->id = g->id;
+		p->tier = g->tier;
+		p->sev = g->sev;
+		snprintf(p->reason, sizeof(p->reason), "%s", g->reason);
+	}
+	p->pairs++;
+	iset_t u = ISET_INIT;
+	if (iset_or(&p->when, g->when, &u) != OBS_EOK || iset_copy(&p->when, &u) != OBS_EOK)
+		a->err = OBS_ENOMEM;
+	iset_free(&u);
+}
+
+static json_t *pred_json(const mdl_t *m, const struct pred_grp *g)
+{
 	json_t *o = json_object(), *wins = json_array();
 	json_object_set_new(o, "id", json_string(g->id));
 	json_object_set_new(o, "tier", json_string(pg_tier_names[g->tier]));
 	json_object_set_new(o, "severity", json_string(det_sev_names[g->sev]));
-	json_object_set_new(o, "a", ver_json(a->m, g->a));
-	json_object_set_new(o, "b", ver_json(a->m, g->b));
+	json_object_set_new(o, "a", ver_json(m, g->a));
+	json_object_set_new(o, "b", ver_json(m, g->b));
 	json_object_set_new(o, "origin_a",
-			    g->a < 0 ? json_null()
-			    : a->m->v[g->a].origin == MDL_PARENT
-				? json_string("parent")
-				: json_string(a->m->prov[a->m->v[g->a].origin]));
+			    g->a < 0 ? json_null() : json_string(origin_name(m, g->a)));
 	json_object_set_new(o, "origin_b",
-			    g->b < 0 ? json_null()
-			    : a->m->v[g->b].origin == MDL_PARENT
-				? json_string("parent")
-				: json_string(a->m->prov[a->m->v[g->b].origin]));
-	json_object_set_new(
-	    o, "server", g->server >= 0 ? json_string(a->m->srv[g->server].address) : json_null());
-	for (size_t i = 0; i < g->when->n; i++) {
+			    g->b < 0 ? json_null() : json_string(origin_name(m, g->b)));
+	json_object_set_new(o, "server",
+			    g->server >= 0 ? json_string(m->srv[g->server].address) : json_null());
+	json_object_set_new(o, "pairs", json_integer((json_int_t)g->pairs));
+	for (size_t i = 0; i < g->when.n; i++) {
 		json_t *w = json_object();
-		json_object_set_new(w, "lo", rj_time(g->when->v[i].lo));
-		json_object_set_new(w, "hi", rj_time(g->when->v[i].hi));
+		json_object_set_new(w, "lo", rj_time(g->when.v[i].lo));
+		json_object_set_new(w, "hi", rj_time(g->when.v[i].hi));
 		json_array_append_new(wins, w);
 	}
 	json_object_set_new(o, "windows", wins);
 	json_object_set_new(o, "reason", json_string(g->reason));
-	json_array_append_new(a->arr, o);
+	return o;
 }
 
 int vd_predicted(an_db_t *db, sigv_t *sv, const char *zone, obs_usec_t at, json_t **out, char *err,
@@ -1413,15 +1481,21 @@ int vd_predicted(an_db_t *db, sigv_t *sv, const char *zone, obs_usec_t at, json_
 	int ret = mdl_load(db, sv, zone, at, &m, err, errlen);
 	if (ret == OBS_EOK)
 		ret = mdl_avail(m, &mdl_prof_default);
-	struct pred_acc acc = {m, json_array()};
+	struct pred_acc acc = {.m = m};
 	if (ret == OBS_EOK)
 		ret = pg_run(m, &mdl_prof_default, m->first_obs, on_pred, &acc);
+	if (ret == OBS_EOK)
+		ret = acc.err;
 	if (ret == OBS_EOK) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < acc.n; i++)
+			json_array_append_new(arr, pred_json(m, &acc.g[i]));
 		*out = base_doc(m, at);
-		json_object_set_new(*out, "predicted", acc.arr);
-	} else {
-		json_decref(acc.arr);
+		json_object_set_new(*out, "predicted", arr);
 	}
+	for (size_t i = 0; i < acc.n; i++)
+		iset_free(&acc.g[i].when);
+	free(acc.g);
 	mdl_free(m);
 	return ret;
 }

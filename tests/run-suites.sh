@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Run test suites and end with one summary line "N passed, M failed" over all of them.
-# Suites: unit (Criterion, under ASan/UBSan), integration (real servers), testbed.
+# Suites: unit (Criterion, under ASan/UBSan), integration (real servers), testbed, browser (the
+# dashboard in headless Chromium during a live testbed scenario), acceptance.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p tests/out
@@ -57,6 +58,10 @@ for suite in "$@"; do
 			timeout 900 tests/testbed/run-tests.sh 2>&1 | tee "$log"
 			add_plain "$log" testbed
 		fi
+		;;
+	browser)
+		timeout 300 tests/browser/t_dashboard.sh 2>&1 | tee "$log"
+		add_plain "$log" browser
 		;;
 	*)
 		echo "unknown suite $suite"

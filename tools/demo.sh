@@ -1,71 +1,75 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# make demo: a live multi-signer ZSK rollover at two providers, watched by the observatory.
-# The loopback testbed (private root, lab., example.lab. at providers A/B/C on Knot, NSD and
-# BIND, four validating resolvers and three pinned vantages) runs in its own network
-# namespace; obs-collector polls every server and resolver each second (and captures the
-# resolvers' fetches); the rollover runs twice: in the correct order, then signing before the
-# DNSKEY wait. obs-analyzer then shows what broke, where, and which cached versions caused it.
-# Ctrl-C stops everything the demo started. (The controller gated on verdicts comes with the
-# verdicts issue.)
+# make demo: a multi-signer operation on the loopback testbed, driven by the reference
+# controller (bin/obs-controller) and gated on the observatory's verdicts, then the same
+# operation with gating turned off, and what the observatory says about each.
+#
+#   testbed + obs-collector   network namespace obs-demo (TB_NETNS), TTLs 2/5/5/5 s
+#   obs-web (live)            on the host, http://127.0.0.1:8053/ (DEMO_PORT), reads the
+#                             collector's database; whatif needs the token in $W/token
+#   obs-controller            on the host: asks obs-web's whatif before each step, applies it
+#                             with `tests/testbed/tb apply` (which enters the namespace)
+#
+# Operation: provider C joins A+B (import C's ZSK at A and B, DS += DS(C), apex NS += C,
+# parent NS += C), then a full transfer A -> B through A+B (tb plan add-provider / transfer).
+# Then both again with 1 s fixed waits, and: obs-analyzer audit (steps taken early),
+# glitches --predicted (windows any TTL-honouring cache could hit), observed glitches (what the
+# resolvers showed). The dashboard stays up until Ctrl-C, which stops everything started here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TB_NETNS=${TB_NETNS:-obs-demo}
 export TB_DIR=${TB_DIR:-/tmp/obs-demo-testbed}
+export TTL_DATA=${TTL_DATA:-2} TTL_DNSKEY=${TTL_DNSKEY:-5} TTL_DS=${TTL_DS:-5} TTL_NS=${TTL_NS:-5}
 W=/tmp/obs-demo
-DB=$W/vantage-1.db
-rm -rf "$W"
-mkdir -p "$W"
-TB=tests/testbed/tb
-CP=""
-stop() {
-	[ -n "$CP" ] && kill -TERM "$CP" 2>/dev/null && wait "$CP" 2>/dev/null
-	"$TB" stop >/dev/null 2>&1 || true
-}
+export SESS_PORT=${DEMO_PORT:-8053} SESS_WEB_NETNS=0 SESS_CAPTURE=1
+FIXED=${DEMO_FIXED_WAIT:-1}
+# shellcheck source=ctl-session.sh
+. tools/ctl-session.sh
+
+stop() { sess_stop; }
 trap stop EXIT
 trap 'exit 130' INT TERM
+"$TB" stop >/dev/null 2>&1 || true
+rm -rf "$W"
+mkdir -p "$W"
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+sess_say "starting the testbed in network namespace $TB_NETNS, obs-collector, obs-web (live)"
+sess_start
+echo "  dashboard: http://127.0.0.1:$SESS_PORT/   (token for whatif: $W/token)"
+sleep 3 # a few polls before the first question
 
-step "starting the testbed in network namespace $TB_NETNS"
-"$TB" start
-sed -e "s|db: /tmp/obs-vantage-1.db|db: $DB|" -e 's/stats-interval: 10s/stats-interval: 15s/' \
-	collector/example.yaml >"$W/collector.yaml"
-step "obs-collector: polling 3 providers, the parent and 7 resolvers every second, capturing on lo"
-ip netns exec "$TB_NETNS" bin/obs-collector run -c "$W/collector.yaml" -i lo &
-CP=$!
-sleep 3
-
-step "ZSK rollover at A and B, correct order (pre-publish, wait the DNSKEY TTL, sign, withdraw)"
-TTL_DATA=2 TTL_DNSKEY=5 TTL_DS=5 TTL_NS=5 "$TB" scenario zsk-roll-both --form correct \
-	--out "$W/correct" | grep -E '^(step|  |scenario|failures)' || true
-step "the same rollover signing before the DNSKEY wait (DNSKEY TTL 20 s)"
-TTL_DATA=2 TTL_DNSKEY=20 TTL_DS=20 TTL_NS=5 "$TB" scenario zsk-roll-both --form sign-early \
-	--out "$W/early" | grep -E '^(step|  |scenario|failures)' || true
-
-kill -TERM "$CP"
-wait "$CP" || true
-CP=""
-step "obs-analyzer: ingest the collector's database"
-bin/obs-analyzer ingest --db "$W/analysis.db" "$DB"
-for run in correct early; do
-	t0=$(jq -r .t0 "$W/$run/truth.json")
-	end=$(jq -r .end "$W/$run/truth.json")
-	step "glitches the resolvers showed during the $run run (www.example.lab A; from $t0)"
-	bin/obs-analyzer glitches --db "$W/analysis.db" --zone example.lab. --at "$end" --json |
-		jq -r --arg t0 "$t0" '.glitches[] | select(.qname == "www.example.lab." and .first_bad >= $t0)
-			| "  \(.resolver): \(.kind) from \(.first_bad) until \(.hi // "open") (\(.polls) polls); cached: \([.cached[] | "\(.role) v\(.version) ttl \(.ttl_remaining)"] | join(", "))"' |
-		sort -u | head -20 || true
-	echo "  ground truth (the driver's own probes):"
-	jq -r '.resolvers | to_entries[] | select(.value.failures | length > 0) |
-		"  \(.key): \([.value.failures[] | "[\(.t_from), \(.t_until // "end")) s \(.class)"] | join(" "))"' \
-		"$W/$run/failures.json"
+for op in add-provider transfer; do
+	sess_say "GATED: $op, each step only on a go from POST /api/v1/zones/example.lab/whatif"
+	sess_run "$op" "gated-$op" --max-blocked 60s || echo "  (the controller halted: see the reason above)"
 done
-step "findings now (detectors of reference §3; model 2 judged per provider)"
-bin/obs-analyzer findings --db "$W/analysis.db" --zone example.lab. --at "$end" >"$W/findings.txt"
-echo "  $(wc -l <"$W/findings.txt") findings; by severity and ID:"
-awk '{print $1, $2}' "$W/findings.txt" | sort | uniq -c | sort -rn | sed 's/^/  /'
-echo "  (note: provider C serves but is not delegated in this scenario; the analyzer does not yet"
-echo "   apply NS reachability, so its C findings are the next issue's work)"
+for op in add-provider transfer; do
+	sess_say "UNGATED: $op again, gating off: ${FIXED} s after each step, whatever the verdict"
+	sess_run "$op" "ungated-$op" --no-gate --fixed-wait "${FIXED}s" || true
+done
+sleep 2 # the last polls are ingested
+
+tof() { sed -E 's/^[0-9-]+T([0-9:]+)\.([0-9]).*/\1.\2/'; }
+for run in gated-add-provider gated-transfer ungated-add-provider ungated-transfer; do
+	read -r s e <<<"$(sess_span "$run")"
+	[ -n "${s:-}" ] || continue
+	sess_say "$run ($(tof <<<"$s")-$(tof <<<"$e") UTC): what the observatory says"
+	echo "  audit (changes seen while not yet safe; origin, when, how early, glitch IDs, vantages that paid):"
+	sess_audit "$s" "$e" | jq -r '"    \(.change) seen \(.changed_at[11:21]) early by \(.early_by * 10 | round / 10) s [\(.ids | join(","))] \(.vantages | map(sub("^[^/]*/"; "")) | join(" "))"' |
+		head -12 | grep . || echo "    none"
+	echo "  predicted glitch windows opening in the run (glitches --predicted; ID tier, versions, window):"
+	sess_predicted "$s" "$e" | jq -r '"    \(.id) \(.tier) \(.severity) \(.a) x \(.b): \(.lo[11:21])..\((.hi // "open")[11:21])"' |
+		sort -u | head -10 | grep . || echo "    none"
+	echo "  observed glitches (resolvers that failed; vantage, kind, from..until, names):"
+	sess_glitches "$s" "$e" | jq -r -s 'group_by(.resolver + .kind + .first_bad)[]
+		| "    \(.[0].resolver) \(.[0].kind) \(.[0].first_bad[11:21])..\((.[0].hi // "open")[11:21]) (\(length) names)"' |
+		head -12 | grep . || echo "    none"
+done
+
+sess_say "summary"
+jq -r -s 'group_by(.run)[] | "  \(.[0].run): \(map(select(.outcome == "applied")) | length)/\(length) steps applied, \(map(.waited // 0) | add * 10 | round / 10) s waited; verdicts when applied: \(map("\(.step)=\(.verdicts[-1].verdict)") | join(" "))"' "$W/record.jsonl"
+echo "  gated steps that waited (step: waited, then late by vs earliest_safe):"
+jq -r 'select(.gated and .earliest_safe != null) | "    \(.run)/\(.step): \(.waited * 10 | round / 10) s, went on \(.late_by * 100 | round / 100) s after earliest_safe"' "$W/record.jsonl"
 echo
-echo "Evidence: $DB, analysis: $W/analysis.db, scenario truth: $W/{correct,early}/truth.json"
+echo "  Files: $W (record.jsonl: every question and verdict; analysis.db; vantage-1.db)"
+echo "  Dashboard: http://127.0.0.1:$SESS_PORT/  (the testbed keeps running; Ctrl-C stops everything)"
+while :; do sleep 60; done

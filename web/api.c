@@ -848,6 +848,66 @@ static void reply_doc(wh_req_t *r, int ret, json_t *doc, const char *err)
 		wh_error(r, wh_status_of(ret), "%s", err[0] ? err : obs_strerror(ret));
 }
 
+#define WA_STEP_TEXT_MAX 2048 /* bytes of a step in CLI syntax ("step" of a whatif request) */
+#define WA_STEP_ARGS_MAX 128  /* words in it */
+
+/* A whatif request may give its steps in the CLI syntax of DESIGN.md §10 ("step": "sign-with
+ * a 13/1607 + dnskey-del b 13/15951", as an operator types it on the dashboard) instead of
+ * "steps": they are parsed by the analyzer's own CLI parser into "steps". Returns false after
+ * replying with an error. */
+static bool steps_from_text(wh_req_t *r, json_t *req, const char *zone)
+{
+	json_t *jt = json_object_get(req, "step");
+	if (jt == NULL)
+		return true;
+	if (json_object_get(req, "steps") != NULL) {
+		wh_error(r, 400, "give either \"step\" or \"steps\", not both");
+		return false;
+	}
+	const char *text = json_string_value(jt);
+	size_t n = text ? strlen(text) : 0;
+	if (text == NULL || n == 0 || n > WA_STEP_TEXT_MAX) {
+		wh_error(r, 400, "field step: the step as text (1 to %d bytes) expected",
+			 WA_STEP_TEXT_MAX);
+		return false;
+	}
+	char buf[WA_STEP_TEXT_MAX + 1], *argv[WA_STEP_ARGS_MAX];
+	int argc = 0;
+	memcpy(buf, text, n + 1);
+	for (char *p = buf; *p;) {
+		unsigned char c = (unsigned char)*p;
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			*p++ = '\0';
+			continue;
+		}
+		if (c < 0x20 || c >= 0x7f) {
+			wh_error(r, 400, "field step: printable ASCII expected");
+			return false;
+		}
+		if (argc == WA_STEP_ARGS_MAX) {
+			wh_error(r, 400, "field step: more than %d words", WA_STEP_ARGS_MAX);
+			return false;
+		}
+		argv[argc++] = p;
+		while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+			p++;
+	}
+	if (argc == 0) {
+		wh_error(r, 400, "field step: empty");
+		return false;
+	}
+	char err[512] = "";
+	json_t *parsed = NULL;
+	if (vd_steps_from_argv(argc, argv, zone, 0, &parsed, err, sizeof(err)) != OBS_EOK) {
+		wh_error(r, 400, "field step: %s", err[0] ? err : "not a step");
+		return false;
+	}
+	json_object_set(req, "steps", json_object_get(parsed, "steps"));
+	json_object_del(req, "step");
+	json_decref(parsed);
+	return true;
+}
+
 static void handle_whatif(wh_req_t *r, const char *zone)
 {
 	web_ctx_t *w = r->w;
@@ -884,6 +944,10 @@ static void handle_whatif(wh_req_t *r, const char *zone)
 		   strcmp(rz, zone) != 0) {
 		json_decref(req);
 		wh_error(r, 400, "field zone does not name the zone of the URL");
+		return;
+	}
+	if (!steps_from_text(r, req, zone)) {
+		json_decref(req);
 		return;
 	}
 	char err[512] = "";

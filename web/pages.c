@@ -72,6 +72,8 @@ static const char *ctype_of(const char *name)
 		return "text/css; charset=utf-8";
 	if (dot && strcmp(dot, ".html") == 0)
 		return "text/html; charset=utf-8";
+	if (dot && strcmp(dot, ".svg") == 0)
+		return "image/svg+xml";
 	return "application/octet-stream";
 }
 

@@ -139,6 +139,18 @@ elif [ "$code" -ge 400 ] && jq -e .error "$W/body" >/dev/null; then
 else
 	fail "whatif" "$code $(head -c 200 "$W/body")"
 fi
+# the dashboard's form: the step in CLI syntax ("step"), parsed by the analyzer's CLI parser
+AUTH=(-X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN")
+req "whatif step as text" 200 "${AUTH[@]}" -d '{"step":"stop c"}' "$WI" &&
+	jqc "whatif step text parsed" '.steps == [{"op": "stop", "provider": "c"}] and (.verdict | IN("go", "wait", "stop", "unknown"))'
+req "whatif two steps as text" 200 "${AUTH[@]}" -d '{"step":"  dnskey-del b 13/15951 +\tstop c "}' "$WI" &&
+	jqc "whatif two text steps" '(.steps | length) == 2 and .steps[1].op == "stop"'
+req "whatif step and steps" 400 "${AUTH[@]}" -d '{"step":"stop c","steps":[]}' "$WI"
+req "whatif unknown op as text" 400 "${AUTH[@]}" -d '{"step":"launch c"}' "$WI"
+req "whatif empty step text" 400 "${AUTH[@]}" -d '{"step":" "}' "$WI"
+req "whatif step not a string" 400 "${AUTH[@]}" -d '{"step":["stop","c"]}' "$WI"
+req "whatif step with a control byte" 400 "${AUTH[@]}" -d '{"step":"stop \u0001c"}' "$WI"
+req "whatif step text too long" 400 "${AUTH[@]}" -d "{\"step\":\"stop $(head -c 3000 /dev/zero | tr '\0' c)\"}" "$WI"
 head -c 100000 /dev/zero | tr '\0' 'a' >"$W/big"
 req "body over 64 KiB" 413 -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" --data-binary @"$W/big" "$WI"
 head -c 10485760 /dev/zero | tr '\0' 'a' >"$W/huge"

@@ -83,7 +83,14 @@
   function drawTimeline(doc, glitches) {
     const box = document.getElementById('timeline');
     while (box.firstChild) box.removeChild(box.firstChild);
-    const lo = t(doc.lo), hi = t(doc.hi);
+    // from the first data inside the span (a young database fills the width)
+    let first = null;
+    for (const s of doc.servers) for (const r of s.rows) for (const u of r.runs) { const f = t(u.first_seen); if (first === null || f < first) first = f; }
+    for (const v of doc.vantages) {
+      for (const r of v.rows) for (const u of r.runs) { const f = t(u.first_seen); if (first === null || f < first) first = f; }
+      for (const o of v.outcomes) { const f = t(o.lo); if (first === null || f < first) first = f; }
+    }
+    const hi = t(doc.hi), lo = first !== null && first > t(doc.lo) && first < hi ? first : t(doc.lo);
     const W = Math.max(box.clientWidth || 900, 600), left = 230, right = 10;
     const x = function (ms) { return left + (Math.min(Math.max(ms, lo), hi) - lo) / (hi - lo) * (W - left - right); };
     const lines = [];
@@ -145,7 +152,7 @@
       d.appendChild(document.createTextNode(versionText(v)));
       vs.appendChild(d);
     }
-    document.getElementById('timeline-legend').textContent = 'Colours: one per RRset version (hover for keys); outcomes: green secure, grey insecure, red bogus, black lost; red boxes: observed glitch windows. ' + short(doc.lo) + ' .. ' + short(doc.hi) + (doc.truncated ? ' (truncated)' : '');
+    document.getElementById('timeline-legend').textContent = 'Colours: one per RRset version (hover for keys); outcomes: green secure, grey insecure, red bogus, black lost; red boxes: observed glitch windows. ' + short(new Date(lo).toISOString()) + ' .. ' + short(doc.hi) + (doc.truncated ? ' (truncated)' : '');
   }
 
   function tick() {
@@ -156,9 +163,109 @@
     c.textContent = s > 0 ? 'earliest safe next step in ' + s + ' s (' + new Date(deadline).toISOString() + ')' : 'the next step is safe as far as the open windows go';
   }
 
+  // ---- the next step (whatif): the operator's step and token stay in this page (never in the URL
+  // or in storage); asked again at every refresh and when a wait is over
+  const wi = { step: null, token: null, doc: null, error: null, busy: false, got: 0, again: false };
+  function zoneBase() { return '/api/v1/zones/' + encodeURIComponent(document.body.dataset.zone); }
+  function remaining() { // seconds to earliest_safe, by the server's clock at the time it answered
+    if (!wi.doc || !wi.doc.earliest_safe) return null;
+    return (t(wi.doc.earliest_safe) - t(wi.doc.at) - (Date.now() - wi.got)) / 1000;
+  }
+  function drawWhatif() {
+    const v = document.getElementById('whatif-verdict');
+    if (!v) return;
+    const c = document.getElementById('whatif-countdown'), d = document.getElementById('whatif-detail');
+    const res = document.getElementById('whatif-result');
+    const bl = document.getElementById('whatif-blocking');
+    if (!wi.step) {
+      v.textContent = 'no step'; v.className = 'badge s-none'; c.textContent = ''; d.textContent = '';
+      fill(bl, []); res.dataset.verdict = ''; res.dataset.earliestSafe = ''; return;
+    }
+    if (wi.error || !wi.doc) {
+      v.textContent = wi.error ? 'error' : (wi.token ? 'asking' : 'no token');
+      v.className = 'badge s-none';
+      c.textContent = wi.error ? wi.error : (wi.token ? '' : 'enter the bearer token to ask about: ' + wi.step);
+      d.textContent = ''; fill(bl, []); res.dataset.verdict = ''; res.dataset.earliestSafe = ''; return;
+    }
+    const doc = wi.doc, verdict = doc.verdict;
+    v.textContent = verdict;
+    v.className = 'badge v-' + verdict;
+    res.dataset.verdict = verdict;
+    res.dataset.earliestSafe = doc.earliest_safe || '';
+    const left = remaining();
+    if (verdict === 'wait' && left !== null) {
+      const n = Math.max(0, Math.ceil(left));
+      c.textContent = n > 0 ? 'go in ' + n + ' s (earliest safe ' + short(doc.earliest_safe) + ' UTC)' : 'the wait is over: asking again';
+      res.dataset.remaining = String(n);
+      if (n === 0 && !wi.again) { wi.again = true; askWhatif(); }
+    } else {
+      res.dataset.remaining = '';
+      c.textContent = verdict === 'go' ? 'safe now' : verdict === 'stop' ? 'not made safe by waiting: a prerequisite step is missing' : verdict === 'unknown' ? 'data missing or stale: no answer' : '';
+    }
+    d.textContent = 'step: ' + wi.step + ' · asked at ' + short(doc.at) + ' · earliest safe (M1) ' + short(doc.earliest_safe) + ' · M2 ' + short(doc.earliest_safe_m2) + ' · policy ' + short(doc.policy_earliest) + ' · zone ' + (doc.status || 'n/a');
+    const blocking = doc.blocking || [], MAXB = 6;
+    const items = blocking.slice(0, MAXB).map(function (b) {
+      return el('li', [b.severity, b.id, b.tier, b.origin, b.reason, b.until ? 'until ' + short(b.until) : ''].filter(Boolean).join(' '));
+    });
+    if (blocking.length > MAXB) items.push(el('li', 'and ' + (blocking.length - MAXB) + ' more (the whatif document has them all)', 'muted'));
+    fill(bl, items);
+  }
+  async function askWhatif() {
+    if (!wi.step || !wi.token || wi.busy) return;
+    wi.busy = true;
+    const step = wi.step;
+    try {
+      const r = await fetch(zoneBase() + '/whatif', {
+        method: 'POST', cache: 'no-store', body: JSON.stringify({ step: step }),
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json', Authorization: 'Bearer ' + wi.token }
+      });
+      let body = null;
+      try { body = await r.json(); } catch (e) { body = { error: 'not JSON' }; }
+      if (step !== wi.step) return; // the operator changed the step meanwhile
+      if (!r.ok) {
+        wi.doc = null;
+        wi.error = 'whatif: ' + r.status + ' ' + (body && body.error ? body.error : r.statusText);
+        if (r.status === 401 || r.status === 403) wi.token = null; // ask for it again
+      } else {
+        wi.doc = body; wi.error = null; wi.got = Date.now(); wi.again = false;
+      }
+    } catch (e) {
+      wi.error = 'whatif: ' + String(e);
+    } finally {
+      wi.busy = false;
+      drawWhatif();
+    }
+  }
+  function setupWhatif() {
+    const f = document.getElementById('whatif-form');
+    if (!f) return;
+    const stepIn = document.getElementById('whatif-step'), tokIn = document.getElementById('whatif-token');
+    const q = new URLSearchParams(window.location.search).get('step');
+    if (q) { stepIn.value = q; wi.step = q.trim() || null; }
+    f.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      wi.step = stepIn.value.trim() || null;
+      if (tokIn.value) wi.token = tokIn.value;
+      tokIn.value = '';
+      wi.doc = null; wi.error = null; wi.again = false;
+      const u = new URL(window.location.href);
+      if (wi.step) u.searchParams.set('step', wi.step); else u.searchParams.delete('step');
+      window.history.replaceState(null, '', u.pathname + u.search);
+      drawWhatif();
+      askWhatif();
+    });
+    document.getElementById('whatif-clear').addEventListener('click', function () {
+      wi.step = null; wi.doc = null; wi.error = null; stepIn.value = '';
+      window.history.replaceState(null, '', window.location.pathname);
+      drawWhatif();
+    });
+    drawWhatif();
+  }
+
   async function zone() {
     const z = document.body.dataset.zone;
-    const base = '/api/v1/zones/' + encodeURIComponent(z);
+    const base = zoneBase();
+    askWhatif();
     const [sum, st, tl, gl, fi, sv] = await Promise.all([get(base), get(base + '/status'), get(base + '/timeline'), get(base + '/glitches'), get(base + '/findings'), get(base + '/servers')]);
     if (!sum.ok) { setError(sum.error); return; }
     setError('');
@@ -206,6 +313,10 @@
   }
   document.addEventListener('DOMContentLoaded', function () {
     if (document.body.dataset.page === 'index') loop(index);
-    if (document.body.dataset.page === 'zone') { loop(zone); setInterval(tick, 1000); }
+    if (document.body.dataset.page === 'zone') {
+      setupWhatif();
+      loop(zone);
+      setInterval(function () { tick(); drawWhatif(); }, 1000);
+    }
   });
 })();
