@@ -178,6 +178,7 @@ bench: deps
 	@tests/bench/analyzer-replay.sh
 	@tests/bench/passive-vs-tshark.sh
 	@tests/bench/whatif-latency.sh
+	@tests/bench/live-verdict.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory build

@@ -52,11 +52,24 @@ sess_start() {
 		>"$W/web.log" 2>&1 &
 	SESS_PIDS+=("$!")
 	for _ in $(seq 1 100); do
-		port_open && return 0
+		port_open && break
 		kill -0 "${SESS_PIDS[-1]}" 2>/dev/null || break
 		sleep 0.1
 	done
-	echo "obs-web did not start: $(tail -3 "$W/web.log")" >&2
+	port_open || { echo "obs-web did not start: $(tail -3 "$W/web.log")" >&2; return 1; }
+	# ready when the observatory has discovered every provider of the configuration (a whatif
+	# naming a provider it has not seen yet is a bad request, not an unknown)
+	local want have
+	want=$(awk '/^    providers:/ { p = 1; next } p && /^      [a-z]+:/ { sub(":", "", $1); print $1; next } p && !/^      / { p = 0 }' \
+		"$W/collector.yaml" | sort | tr '\n' ' ')
+	for _ in $(seq 1 300); do
+		have=$(web_side curl -sf "http://127.0.0.1:$SESS_PORT/api/v1/zones/example.lab./servers" 2>/dev/null |
+			jq -r '[.servers[].provider] | unique | map(select(. != "parent" and . != "PARENT" and . != "?")) | .[]' 2>/dev/null |
+			sort | tr '\n' ' ')
+		[ "$have" = "$want" ] && return 0
+		sleep 0.2
+	done
+	echo "the observatory never saw every provider ($want); it has: $have" >&2
 	return 1
 }
 

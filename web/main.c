@@ -23,7 +23,7 @@ static void usage(FILE *f)
 	      "  --listen ADDR:PORT  default 127.0.0.1:8053\n"
 	      "  --token-file FILE   bearer token for whatif and state-changing endpoints\n"
 	      "  --collector DB      a collector database to ingest (repeatable): live mode\n"
-	      "  --ingest-every D    ingest period (default 2s)\n"
+	      "  --ingest-every D    ingest period (default 500ms)\n"
 	      "  --state-dir DIR     RRD files for the graphs (no graphs without it)\n"
 	      "  --allow-host NAME   another accepted Host header value (repeatable)\n"
 	      "  --once-check        ingest once, build every document and graph, exit\n",
@@ -108,7 +108,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 int main(int argc, char **argv)
 {
-	web_ctx_t w = {.opts = {.listen = "127.0.0.1:8053", .ingest_every = 2000000},
+	web_ctx_t w = {.opts = {.listen = "127.0.0.1:8053", .ingest_every = 500000},
 		       .log = {.level = OBS_LOG_INFO},
 		       .clock = obs_clock_real()};
 	int r = parse(argc, argv, &w);
