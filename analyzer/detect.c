@@ -460,42 +460,19 @@ static const int jrank[] = {0, 1, 1, 2, 3, 4};
 static enum jres judge(struct dctx *d, const vers_t *K, const vers_t *X, obs_usec_t t,
 		       const uint8_t *only_key, size_t only_len, obs_usec_t *max_exp)
 {
-	struct {
-		const uint8_t *owner;
-		size_t olen;
-		uint16_t covered;
-		enum jres best;
-	} grp[16];
-	size_t gn = 0;
+	sigv_groups_t grp = {0};
+	enum jres best[SIGV_GROUPS];
 	size_t pos = 0, len;
 	const uint8_t *it;
-	bool neg = X->kind == VK_NXDOMAIN || X->kind == VK_NODATA;
 	if (max_exp)
 		*max_exp = INT64_MIN;
+	for (size_t g = 0; g < SIGV_GROUPS; g++)
+		best[g] = J_NOKEY;
 	while (vers_next(X->rrsig, X->rrsig_len, &pos, &it, &len, NULL)) {
-		const uint8_t *rd;
-		size_t rdlen;
 		sig_info_t si;
-		if (sigv_rdata(X, it, len, &rd, &rdlen) || sigv_info(rd, rdlen, &si))
+		int g = sigv_group(X, &grp, it, len, &si);
+		if (g < 0)
 			continue;
-		if (!neg && si.covered != X->type)
-			continue;
-		const uint8_t *own = neg ? it : NULL;
-		size_t olen = neg ? (size_t)(rd - it) - 10 : 0;
-		size_t g;
-		for (g = 0; g < gn; g++) {
-			if (grp[g].covered == si.covered && grp[g].olen == olen &&
-			    (olen == 0 || memcmp(grp[g].owner, own, olen) == 0))
-				break;
-		}
-		if (g == gn) {
-			if (gn == 16)
-				continue;
-			grp[gn].owner = own;
-			grp[gn].olen = olen;
-			grp[gn].covered = si.covered;
-			grp[gn++].best = J_NOKEY;
-		}
 		size_t kp = 0, kl;
 		const uint8_t *kit;
 		while (vers_next(K->rdata, K->rdata_len, &kp, &kit, &kl, NULL)) {
@@ -511,16 +488,16 @@ static enum jres judge(struct dctx *d, const vers_t *K, const vers_t *X, obs_use
 										  : J_OK;
 			if (r == J_OK && max_exp && res.expiration > *max_exp)
 				*max_exp = res.expiration;
-			if (jrank[r] < jrank[grp[g].best])
-				grp[g].best = r;
+			if (jrank[r] < jrank[best[g]])
+				best[g] = r;
 		}
 	}
-	if (gn == 0)
+	if (grp.n == 0)
 		return J_NOSIG;
 	enum jres worst = J_OK;
-	for (size_t g = 0; g < gn; g++) {
-		if (jrank[grp[g].best] > jrank[worst])
-			worst = grp[g].best;
+	for (size_t g = 0; g < grp.n; g++) {
+		if (jrank[best[g]] > jrank[worst])
+			worst = best[g];
 	}
 	return worst;
 }

@@ -273,37 +273,14 @@ static void decode_dnskey(const mdl_t *m, const vers_t *v, mdl_ver_t *mv)
 /* every RRSIG as a time segment per candidate key that verifies */
 static int decode_sigs(const mdl_t *m, sigv_t *sv, const vers_t *v, mdl_ver_t *mv, obs_usec_t tref)
 {
-	struct {
-		const uint8_t *owner;
-		size_t olen;
-		uint16_t covered;
-	} grp[16];
-	size_t gn = 0, cap = 0;
-	size_t pos = 0, len;
+	sigv_groups_t grp = {0};
+	size_t cap = 0, pos = 0, len;
 	const uint8_t *it;
-	bool neg = v->kind == VK_NXDOMAIN || v->kind == VK_NODATA;
 	while (vers_next(v->rrsig, v->rrsig_len, &pos, &it, &len, NULL)) {
-		const uint8_t *rd;
-		size_t rdlen;
 		sig_info_t si;
-		if (sigv_rdata(v, it, len, &rd, &rdlen) || sigv_info(rd, rdlen, &si))
+		int g = sigv_group(v, &grp, it, len, &si);
+		if (g < 0)
 			continue;
-		if (!neg && si.covered != v->type)
-			continue;
-		const uint8_t *own = neg ? it : NULL;
-		size_t olen = neg ? (size_t)(rd - it) - 10 : 0;
-		size_t g;
-		for (g = 0; g < gn; g++)
-			if (grp[g].covered == si.covered && grp[g].olen == olen &&
-			    (olen == 0 || memcmp(grp[g].owner, own, olen) == 0))
-				break;
-		if (g == gn) {
-			if (gn == 16)
-				continue;
-			grp[gn].owner = own;
-			grp[gn].olen = olen;
-			grp[gn++].covered = si.covered;
-		}
 		for (size_t k = 0; k < m->nk; k++) {
 			if (m->keys[k].info.alg != si.alg || m->keys[k].info.tag != si.tag)
 				continue;
@@ -332,7 +309,7 @@ static int decode_sigs(const mdl_t *m, sigv_t *sv, const vers_t *v, mdl_ver_t *m
 							  (uint8_t)k, (uint8_t)g};
 		}
 	}
-	mv->ngroups = (uint8_t)(gn ? gn : 1);
+	mv->ngroups = (uint8_t)(grp.n ? grp.n : 1);
 	return OBS_EOK;
 }
 

@@ -266,3 +266,26 @@ int sigv_check(sigv_t *sv, const vers_t *v, const uint8_t *item, size_t len, con
 	}
 	return OBS_EOK;
 }
+
+int sigv_group(const vers_t *v, sigv_groups_t *g, const uint8_t *item, size_t len, sig_info_t *si)
+{
+	const uint8_t *rd;
+	size_t rdlen;
+	bool neg = v->kind == VK_NXDOMAIN || v->kind == VK_NODATA;
+	if (sigv_rdata(v, item, len, &rd, &rdlen) || sigv_info(rd, rdlen, si))
+		return -1;
+	if (!neg && si->covered != v->type)
+		return -1;
+	const uint8_t *own = neg ? item : NULL;
+	size_t olen = neg ? (size_t)(rd - item) - 10 : 0;
+	for (size_t i = 0; i < g->n; i++)
+		if (g->covered[i] == si->covered && g->olen[i] == olen &&
+		    (olen == 0 || memcmp(g->owner[i], own, olen) == 0))
+			return (int)i;
+	if (g->n == SIGV_GROUPS)
+		return -1;
+	g->owner[g->n] = own;
+	g->olen[g->n] = olen;
+	g->covered[g->n] = si->covered;
+	return (int)g->n++;
+}

@@ -54,3 +54,19 @@ int sigv_check(sigv_t *sv, const vers_t *v, const uint8_t *item, size_t len, con
 /* Cryptographic verifications done, and distinct (RRset, RRSIG, key) triples seen. */
 uint64_t sigv_verifications(const sigv_t *sv);
 uint64_t sigv_pairs(const sigv_t *sv);
+
+/* The signed RRsets of a version whose signatures must each validate: one for a positive
+ * answer (the signatures covering its type), one per (owner, type covered) of a negative
+ * proof, at most SIGV_GROUPS. */
+#define SIGV_GROUPS 16
+typedef struct sigv_groups {
+	const uint8_t *owner[SIGV_GROUPS];
+	size_t olen[SIGV_GROUPS];
+	uint16_t covered[SIGV_GROUPS];
+	size_t n;
+} sigv_groups_t;
+
+/* The group of signature item (of v's rrsig blob) and its parsed fields in *si; -1 when the
+ * item does not count (another type covered, unparsable, or a group beyond SIGV_GROUPS). g
+ * starts zeroed and collects the groups seen. */
+int sigv_group(const vers_t *v, sigv_groups_t *g, const uint8_t *item, size_t len, sig_info_t *si);

@@ -19,6 +19,10 @@
 #include "timefmt.h"
 #include "verdict.h"
 #include "vers.h"
+#include "audit.h"
+#include "report.h"
+#include "trans.h"
+#include "iset.h"
 
 #define WA_RUNS_MAX       20000  /* runs in one timeline document */
 #define WA_OUTCOME_SCAN   200000 /* resolver observations scanned for outcome segments */
@@ -761,16 +765,44 @@ static int doc_status(web_ctx_t *w, const char *zone, const wa_args_t *a, json_t
 	return vd_status(w->db, w->sv, zone, a->at, NULL, out, err, errlen);
 }
 
+static int doc_predicted(web_ctx_t *w, const char *zone, const wa_args_t *a, json_t **out,
+			 char *err, size_t errlen)
+{
+	return vd_predicted(w->db, w->sv, zone, a->at, out, err, errlen);
+}
+
+static int doc_audit(web_ctx_t *w, const char *zone, const wa_args_t *a, json_t **out, char *err,
+		     size_t errlen)
+{
+	return au_audit(w->db, w->sv, zone, a->at, 0, out, err, errlen);
+}
+
+static int doc_transitions(web_ctx_t *w, const char *zone, const wa_args_t *a, json_t **out,
+			   char *err, size_t errlen)
+{
+	trans_set_t *ts = NULL;
+	int ret = trans_run(w->db, zone, a->at, NULL, &ts);
+	if (ret) {
+		snprintf(err, errlen, "zone %s: transitions failed: %s", zone, obs_strerror(ret));
+		return ret;
+	}
+	*out = rep_transitions_doc(ts, ISET_NEG_INF, ISET_INF);
+	trans_free(ts);
+	return *out ? OBS_EOK : OBS_ENOMEM;
+}
+
 static int doc_index(json_t **out)
 {
-	*out = json_pack(
-	    "{s:s, s:[s,s,s,s,s,s,s,s,s,s,s]}", "api", "v1", "endpoints", "GET /api/v1/zones",
-	    "GET /api/v1/zones/{zone}", "GET /api/v1/zones/{zone}/status",
-	    "GET /api/v1/zones/{zone}/servers", "GET /api/v1/zones/{zone}/timeline",
-	    "GET /api/v1/zones/{zone}/observations", "GET /api/v1/zones/{zone}/glitches",
-	    "GET /api/v1/zones/{zone}/findings", "POST /api/v1/zones/{zone}/whatif",
-	    "GET /api/v1/zones/{zone}/graphs/{resolution,validation,latency,answers}.png",
-	    "GET /metrics");
+	*out =
+	    json_pack("{s:s, s:[s,s,s,s,s,s,s,s,s,s,s,s,s,s]}", "api", "v1", "endpoints",
+		      "GET /api/v1/zones", "GET /api/v1/zones/{zone}",
+		      "GET /api/v1/zones/{zone}/status", "GET /api/v1/zones/{zone}/servers",
+		      "GET /api/v1/zones/{zone}/timeline", "GET /api/v1/zones/{zone}/observations",
+		      "GET /api/v1/zones/{zone}/glitches", "GET /api/v1/zones/{zone}/findings",
+		      "GET /api/v1/zones/{zone}/predicted", "GET /api/v1/zones/{zone}/transitions",
+		      "GET /api/v1/zones/{zone}/audit", "POST /api/v1/zones/{zone}/whatif",
+		      "GET /api/v1/zones/{zone}/graphs/{resolution,validation,latency,answers}.png",
+		      "GET /metrics");
 	return *out ? OBS_EOK : OBS_ENOMEM;
 }
 
@@ -1016,7 +1048,10 @@ static void handle_zone(wh_req_t *r, const wa_args_t *a)
 		    {"timeline", doc_timeline},
 		    {"observations", doc_observations},
 		    {"glitches", doc_glitches},
-		    {"findings", doc_findings}};
+		    {"findings", doc_findings},
+		    {"predicted", doc_predicted},
+		    {"transitions", doc_transitions},
+		    {"audit", doc_audit}};
 	for (size_t i = 0; r->seg_n <= 5 && i < sizeof(docs) / sizeof(docs[0]); i++) {
 		if (strcmp(what, docs[i].name) != 0)
 			continue;
@@ -1088,10 +1123,16 @@ int wa_check_all(web_ctx_t *w, FILE *out)
 		const char *name;
 		zone_doc_fn fn;
 		bool ours;
-	} docs[] = {{"zone", doc_zone, true},         {"servers", doc_servers, true},
-		    {"timeline", doc_timeline, true}, {"observations", doc_observations, true},
-		    {"glitches", doc_glitches, true}, {"findings", doc_findings, true},
-		    {"status", doc_status, false}};
+	} docs[] = {{"zone", doc_zone, true},
+		    {"servers", doc_servers, true},
+		    {"timeline", doc_timeline, true},
+		    {"observations", doc_observations, true},
+		    {"glitches", doc_glitches, true},
+		    {"findings", doc_findings, true},
+		    {"status", doc_status, false},
+		    {"predicted", doc_predicted, false},
+		    {"transitions", doc_transitions, false},
+		    {"audit", doc_audit, false}};
 	size_t i;
 	json_t *z;
 	json_array_foreach(json_object_get(zones, "zones"), i, z)

@@ -110,6 +110,9 @@ req "observations page 2" 200 "$B/api/v1/zones/$Z/observations?limit=50&after=$N
 req "observations by role" 200 "$B/api/v1/zones/$Z/observations?role=dnskey&limit=5" && jqc "role filter" '[.observations[].role] | all(. == "dnskey")'
 req "glitches" 200 "$B/api/v1/zones/$Z/glitches?at=$AT" && jqc "observed glitches" '.kind == "observed" and (.glitches | length) >= 1'
 req "findings" 200 "$B/api/v1/zones/$Z/findings?at=$AT" && jqc "findings" '.findings | length >= 1'
+req "predicted" 200 "$B/api/v1/zones/$Z/predicted?at=$AT" && jqc "predicted V-2 window" '[.predicted[] | select(.id == "V-2" and .severity == "ERROR")] | length >= 1'
+req "transitions" 200 "$B/api/v1/zones/$Z/transitions?at=$AT" && jqc "transitions" '.transitions | length >= 1'
+req "audit" 200 "$B/api/v1/zones/$Z/audit?at=$AT" && jqc "audit flags the early signing" '[.audit[] | select(.ids | index("V-2"))] | length >= 1'
 for g in resolution validation latency answers; do
 	if req "graph $g" 200 "$B/api/v1/zones/$Z/graphs/$g.png?range=600"; then
 		[ "$(head -c 4 "$W/body" | od -An -c | tr -d ' ')" = '211PNG' ] && pass "graph $g is a PNG" || fail "graph $g is a PNG" "bad magic"
@@ -171,7 +174,6 @@ req "POST on a read endpoint" 405 -X POST -H "Authorization: Bearer $TOKEN" "$B/
 req "unknown path" 404 "$B/nope"
 req "unknown API version" 404 "$B/api/v2/zones"
 req "unknown zone endpoint" 404 "$B/api/v1/zones/$Z/nope"
-req "transitions not yet served" 404 "$B/api/v1/zones/$Z/transitions"
 req "traversal /../" 400 --path-as-is "$B/assets/../../etc/passwd"
 req "traversal %2e%2e" 400 --path-as-is "$B/assets/%2e%2e/%2e%2e/etc/passwd"
 req "traversal ..%2f" 400 --path-as-is "$B/api/v1/zones/..%2f..%2fetc%2fpasswd"
