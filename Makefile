@@ -50,6 +50,10 @@ build: bin/obs-collector bin/obs-analyzer bin/obs-web
 
 build-san: build/san/obs-collector build/san/obs-analyzer build/san/obs-web build/san/unit-tests build/tools/dns-hostile
 
+build/bench/web-load: build/rel/tests/bench/web-load.o
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(PKG_LIBS)
+
 build/bench/whatif-bench: build/rel/tests/bench/whatif-bench.o $(REL_OBJ)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(PKG_LIBS)
@@ -173,12 +177,13 @@ browser-test: deps
 	@tests/run-suites.sh browser
 
 bench: deps
-	@$(MAKE) --no-print-directory build build/bench/collector-bench build/bench/whatif-bench
+	@$(MAKE) --no-print-directory build build/bench/collector-bench build/bench/whatif-bench build/bench/web-load
 	@tests/bench/collector-vs-dnsperf.sh
 	@tests/bench/analyzer-replay.sh
 	@tests/bench/passive-vs-tshark.sh
 	@tests/bench/whatif-latency.sh
 	@tests/bench/live-verdict.sh
+	@tests/bench/web-load.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory build
