@@ -9,6 +9,8 @@
 #include "report.h"
 #include "report_int.h"
 #include "timefmt.h"
+#include "audit.h"
+#include "verdict.h"
 
 json_t *rep_jtime(obs_usec_t t)
 {
@@ -324,6 +326,8 @@ void rep_zone_free(rep_zone_t *z)
 	for (size_t i = 0; i < z->rows_n; i++)
 		free(z->rows[i].segs);
 	free(z->rows);
+	json_decref(z->predicted);
+	json_decref(z->audit);
 }
 
 int rep_zone_load(an_db_t *db, const char *zone, const rep_opts_t *o, bool rows, rep_zone_t *z)
@@ -338,12 +342,28 @@ int rep_zone_load(an_db_t *db, const char *zone, const rep_opts_t *o, bool rows,
 		ret = OBS_ENOMEM;
 	if (ret == OBS_EOK && rows)
 		ret = load_vantages(db, z);
+	if (ret == OBS_EOK && rows) { /* the cache-state model: predicted windows, audit */
+		sigv_t *sv = NULL;
+		char err[256];
+		ret = sigv_new(db, false, &sv);
+		if (ret == OBS_EOK)
+			ret = vd_predicted(db, sv, zone, o->at, &z->predicted, err, sizeof(err));
+		if (ret == OBS_EOK)
+			ret = au_audit(db, sv, zone, o->at, 0, &z->audit, err, sizeof(err));
+		sigv_free(sv);
+	}
 	return ret;
 }
 
 static bool glitch_in(const og_glitch_t *g, const rep_opts_t *o)
 {
 	return g->first_bad <= o->to && (g->hi == INT64_MAX || g->hi >= o->from);
+}
+
+static json_t *predicted_windows(const rep_zone_t *z)
+{
+	json_t *p = z->predicted ? json_object_get(z->predicted, "predicted") : NULL;
+	return p ? json_incref(p) : json_array();
 }
 
 static json_t *zone_json(const rep_zone_t *z, const rep_opts_t *o)
@@ -421,8 +441,13 @@ static json_t *zone_json(const rep_zone_t *z, const rep_opts_t *o)
 		? json_incref(json_object_get(tr, "transitions"))
 		: json_array(),
 	    "glitches", gl ? gl : json_array(), "audit", early ? early : json_array(), "predicted",
-	    "glitches", json_null(), "note",
-	    "predicted glitches (cache-state model) are not part of this build's report");
+	    "glitches", predicted_windows(z), "note",
+	    "windows of the cache-state model (schemas/predicted.schema.json); audit_model: steps "
+	    "that opened them (schemas/audit.schema.json)");
+	if (doc)
+		json_object_set_new(doc, "audit_model",
+				    z->audit ? json_incref(json_object_get(z->audit, "audit"))
+					     : json_array());
 	json_decref(tr);
 	return doc;
 }
@@ -468,7 +493,29 @@ static void zone_text(FILE *f, const rep_zone_t *z, const rep_opts_t *o)
 			g->hi == INT64_MAX ? "open" : obs_time_format(g->hi, b, sizeof(b)),
 			g->excluded ? " (excluded: O-1)" : "");
 	}
-	fprintf(f, "\npredicted glitches: not part of this build's report\n");
+	fprintf(f, "\npredicted glitches (cache-state model):\n");
+	size_t pi, pj;
+	const json_t *g, *w;
+	json_array_foreach(z->predicted ? json_object_get(z->predicted, "predicted") : NULL, pi, g)
+	{
+		fprintf(f, "  %s %s %s:", json_string_value(json_object_get(g, "id")),
+			json_string_value(json_object_get(g, "tier")),
+			json_string_value(json_object_get(g, "severity")));
+		json_array_foreach(json_object_get(g, "windows"), pj, w)
+		{
+			const char *lo = json_string_value(json_object_get(w, "lo"));
+			const char *hi = json_string_value(json_object_get(w, "hi"));
+			fprintf(f, " [%s, %s)", lo ? lo : "-inf", hi ? hi : "open");
+		}
+		fprintf(f, " %s\n", json_string_value(json_object_get(g, "reason")));
+	}
+	fprintf(f, "\naudit (cache-state model: changes that opened a window):\n");
+	json_array_foreach(z->audit ? json_object_get(z->audit, "audit") : NULL, pi, g)
+	    fprintf(f, "  %s at %s: safe from %s, early by %.1f s\n",
+		    json_string_value(json_object_get(g, "origin")),
+		    json_string_value(json_object_get(g, "changed_at")),
+		    json_string_value(json_object_get(g, "safe_from")),
+		    json_number_value(json_object_get(g, "early_by")));
 	fprintf(f, "\naudit (steps taken early):\n");
 	for (size_t i = 0; i < trans_count(s); i++) {
 		const trans_t *t = trans_get(s, i);

@@ -267,9 +267,62 @@ int rep_html_zone(FILE *f, const rep_zone_t *z, const rep_opts_t *o)
 				       g->excluded ? "excluded: broken in the baseline (O-1)" : ""};
 		table_row(f, cells, 7);
 	}
-	fputs("</table>\n<h2>Predicted glitches</h2>\n<p>Not part of this build's report (the "
-	      "cache-state model's windows are given by <code>obs-analyzer glitches "
-	      "--predicted</code> where available).</p>\n<h2>Audit: steps taken early</h2>\n"
+	fputs("</table>\n<h2>Predicted glitches (cache-state model)</h2>\n<table><tr><th>ID</th>"
+	      "<th>tier</th><th>severity</th><th>windows</th><th>pairs</th><th>reason</th></tr>\n",
+	      f);
+	size_t pi, pj;
+	const json_t *g, *wj;
+	json_array_foreach(z->predicted ? json_object_get(z->predicted, "predicted") : NULL, pi, g)
+	{
+		char wins[512] = "", pairs[32];
+		size_t used = 0;
+		json_array_foreach(json_object_get(g, "windows"), pj, wj)
+		{
+			const char *lo = json_string_value(json_object_get(wj, "lo"));
+			const char *hi = json_string_value(json_object_get(wj, "hi"));
+			int n = snprintf(wins + used, sizeof(wins) - used, "%s[%s, %s)",
+					 pj ? " " : "", lo ? lo : "-inf", hi ? hi : "open");
+			if (n < 0 || (size_t)n >= sizeof(wins) - used)
+				break;
+			used += (size_t)n;
+		}
+		snprintf(pairs, sizeof(pairs), "%lld",
+			 (long long)json_integer_value(json_object_get(g, "pairs")));
+		const char *cells[] = {json_string_value(json_object_get(g, "id")),
+				       json_string_value(json_object_get(g, "tier")),
+				       json_string_value(json_object_get(g, "severity")),
+				       wins,
+				       pairs,
+				       json_string_value(json_object_get(g, "reason"))};
+		table_row(f, cells, 6);
+	}
+	fputs("</table>\n<h2>Audit (cache-state model): changes that opened a window</h2>\n"
+	      "<table><tr><th>origin</th><th>changed at</th><th>safe from</th><th>early by (s)</th>"
+	      "<th>IDs</th><th>vantages failed</th></tr>\n",
+	      f);
+	json_array_foreach(z->audit ? json_object_get(z->audit, "audit") : NULL, pi, g)
+	{
+		char by[32], ids[128] = "", van[512] = "";
+		snprintf(by, sizeof(by), "%.1f", json_number_value(json_object_get(g, "early_by")));
+		json_array_foreach(json_object_get(g, "ids"), pj, wj)
+		{
+			strncat(ids, pj ? " " : "", sizeof(ids) - strlen(ids) - 1);
+			strncat(ids, json_string_value(wj), sizeof(ids) - strlen(ids) - 1);
+		}
+		json_array_foreach(json_object_get(g, "vantages"), pj, wj)
+		{
+			strncat(van, pj ? ", " : "", sizeof(van) - strlen(van) - 1);
+			strncat(van, json_string_value(wj), sizeof(van) - strlen(van) - 1);
+		}
+		const char *cells[] = {json_string_value(json_object_get(g, "origin")),
+				       json_string_value(json_object_get(g, "changed_at")),
+				       json_string_value(json_object_get(g, "safe_from")),
+				       by,
+				       ids,
+				       van};
+		table_row(f, cells, 6);
+	}
+	fputs("</table>\n<h2>Audit: steps taken early (transition phases)</h2>\n"
 	      "<table><tr><th>transition</th><th>providers</th><th>phase</th><th>at</th><th>after"
 	      "</th><th>waited (s)</th><th>needed (s)</th></tr>\n",
 	      f);

@@ -33,6 +33,8 @@ typedef struct rep_zone {
 	rep_row_t *rows;
 	size_t rows_n, rows_cap;
 	bool oom;
+	json_t *predicted; /* vd_predicted's document (per-zone reports only), owned */
+	json_t *audit;     /* au_audit's document (per-zone reports only), owned */
 } rep_zone_t;
 
 /* Load transitions and observed glitches of zone (and, with rows, the vantage rows). The
