@@ -29,6 +29,10 @@ WEBBIN=${WEBBIN:-$SESS_ROOT/bin/obs-web}
 sess_say() { printf '\033[1m== %s\033[0m\n' "$*"; }
 in_ns() { ip netns exec "$TB_NETNS" "$@"; }
 web_side() { if [ "$SESS_WEB_NETNS" = 1 ]; then in_ns "$@"; else "$@"; fi; }
+# for background processes: exec, so that $! is the program itself and sess_stop reaches it
+# (a function run with & is a subshell; killing it would orphan its child)
+bg_ns() { exec ip netns exec "$TB_NETNS" "$@"; }
+bg_web() { if [ "$SESS_WEB_NETNS" = 1 ]; then bg_ns "$@"; else exec "$@"; fi; }
 port_open() { web_side bash -c "exec 3<>/dev/tcp/127.0.0.1/$SESS_PORT" 2>/dev/null; }
 
 # sess_start: the testbed (TTLs from the environment), the collector, obs-web.
@@ -43,11 +47,11 @@ sess_start() {
 		"$SESS_ROOT/collector/example.yaml" >"$W/collector.yaml"
 	local cap=()
 	[ "$SESS_CAPTURE" = 1 ] && cap=(-i lo)
-	in_ns "$SESS_ROOT/bin/obs-collector" run -c "$W/collector.yaml" -q "${cap[@]}" >"$W/collector.log" 2>&1 &
+	bg_ns "$SESS_ROOT/bin/obs-collector" run -c "$W/collector.yaml" -q "${cap[@]}" >"$W/collector.log" 2>&1 &
 	SESS_PIDS+=("$!")
 	head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$W/token"
 	chmod 600 "$W/token"
-	web_side "$WEBBIN" --db "$W/analysis.db" --collector "$W/vantage-1.db" --ingest-every 1s \
+	bg_web "$WEBBIN" --db "$W/analysis.db" --collector "$W/vantage-1.db" --ingest-every 1s \
 		--token-file "$W/token" --listen "127.0.0.1:$SESS_PORT" --state-dir "$W/rrd" -q \
 		>"$W/web.log" 2>&1 &
 	SESS_PIDS+=("$!")
@@ -65,8 +69,10 @@ sess_start() {
 	for _ in $(seq 1 300); do
 		have=$(web_side curl -sf "http://127.0.0.1:$SESS_PORT/api/v1/zones/example.lab./servers" 2>/dev/null |
 			jq -r '[.servers[].provider] | unique | map(select(. != "parent" and . != "PARENT" and . != "?")) | .[]' 2>/dev/null |
-			sort | tr '\n' ' ')
-		[ "$have" = "$want" ] && return 0
+			sort | tr '\n' ' ' || true)
+		local p missing=0
+		for p in $want; do [[ " $have " == *" $p "* ]] || missing=1; done
+		[ "$missing" = 0 ] && return 0
 		sleep 0.2
 	done
 	echo "the observatory never saw every provider ($want); it has: $have" >&2

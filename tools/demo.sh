@@ -72,4 +72,8 @@ jq -r 'select(.gated and .earliest_safe != null) | "    \(.run)/\(.step): \(.wai
 echo
 echo "  Files: $W (record.jsonl: every question and verdict; analysis.db; vantage-1.db)"
 echo "  Dashboard: http://127.0.0.1:$SESS_PORT/  (the testbed keeps running; Ctrl-C stops everything)"
-while :; do sleep 60; done
+# wait in the background so Ctrl-C (INT) and TERM run the cleanup at once
+while :; do
+	sleep 3600 &
+	wait $! || true
+done
