@@ -272,6 +272,19 @@ static void text_obj(FILE *f, const char *title, json_t *o)
 	fputc('\n', f);
 }
 
+/* a name in the text form: printable ASCII as is, anything else as \xHH (names come from the
+ * network; the HTML form escapes the whole text once more) */
+static void text_safe(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			fputc(c, f);
+		else
+			fprintf(f, "\\x%02x", c);
+	}
+}
+
 static void pop_text(FILE *f, json_t *d)
 {
 	fprintf(f, "population report: %lld zones\n",
@@ -299,7 +312,7 @@ static void pop_text(FILE *f, json_t *d)
 	json_array_foreach(json_object_get(d, "pickup"), i, v)
 	{
 		fputs("  ", f);
-		rep_html_escape(f, json_string_value(json_object_get(v, "parent")));
+		text_safe(f, json_string_value(json_object_get(v, "parent")));
 		fprintf(f, ": n=%lld min=%.1f p50=%.1f p90=%.1f max=%.1f mean=%.1f\n",
 			(long long)json_integer_value(json_object_get(v, "count")),
 			json_number_value(json_object_get(v, "min")),
@@ -312,7 +325,7 @@ static void pop_text(FILE *f, json_t *d)
 	json_array_foreach(json_object_get(d, "ttl_violations"), i, v)
 	{
 		fputs("  ", f);
-		rep_html_escape(f, json_string_value(json_object_get(v, "vantage")));
+		text_safe(f, json_string_value(json_object_get(v, "vantage")));
 		fprintf(f,
 			": %lld answers in %lld zones, up to %lld s above the authoritative TTL\n",
 			(long long)json_integer_value(json_object_get(v, "observations")),
