@@ -154,7 +154,7 @@ bin/obs-controller: $(patsubst %.c,build/rel/%.o,$(CTL_SRC)) $(REL_OBJ)
 build/san/obs-controller: $(patsubst %.c,build/san/%.o,$(CTL_SRC)) $(SAN_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
-build/san/unit-tests: $(patsubst %.c,build/san/%.o,$(UNIT_SRC)) $(SAN_OBJ)
+build/san/unit-tests: $(patsubst %.c,build/san/%.o,$(UNIT_SRC)) $(SAN_OBJ) build/san/web/cache.o
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
 
 # fast, offline: unit and replay tests under ASan and UBSan

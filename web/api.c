@@ -9,6 +9,7 @@
 #include <event2/http.h>
 
 #include "api.h"
+#include "cache.h"
 #include "detect.h"
 #include "graphs.h"
 #include "keys.h"
@@ -880,6 +881,55 @@ static void reply_doc(wh_req_t *r, int ret, json_t *doc, const char *err)
 		wh_error(r, wh_status_of(ret), "%s", err[0] ? err : obs_strerror(ret));
 }
 
+/* Reply with a GET document from the cache (cache.h: same data generation, at most
+ * WC_MAX_AGE old), or build it, cache it and reply. zone NULL: the zones list. Status
+ * documents count in the verdict metrics whether built or served from the cache. */
+static void serve_doc(wh_req_t *r, const char *zone, zone_doc_fn fn, const wa_args_t *a)
+{
+	web_ctx_t *w = r->w;
+	const char *key = evhttp_request_get_uri(r->req);
+	struct evkeyvalq *oh = evhttp_request_get_output_headers(r->req);
+	bool status = fn == doc_status;
+	size_t len = 0;
+	obs_usec_t built = 0;
+	const char *tag = NULL;
+	const char *body = wc_get(w->cache, key, w->generation, a->now, &len, &built, &tag);
+	if (body) {
+		char age[24];
+		snprintf(age, sizeof(age), "%lld",
+			 (long long)((a->now - built) / OBS_USEC_PER_SEC));
+		evhttp_add_header(oh, "Age", age);
+		evhttp_add_header(oh, "X-Obs-Cache", "hit");
+		if (status)
+			wm_count_verdict(w->metrics, "status", tag);
+		wh_send(r, 200, "application/json", body, len);
+		return;
+	}
+	char err[512] = "";
+	json_t *doc = NULL;
+	int ret =
+	    zone ? fn(w, zone, a, &doc, err, sizeof(err)) : doc_zones(w, a, &doc, err, sizeof(err));
+	const char *word =
+	    ret == OBS_EOK && status ? json_string_value(json_object_get(doc, "status")) : NULL;
+	if (status)
+		wm_count_verdict(w->metrics, "status", ret == OBS_EOK ? word : "error");
+	if (ret != OBS_EOK) {
+		reply_doc(r, ret, doc, err);
+		return;
+	}
+	char *s = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+	if (s == NULL) {
+		json_decref(doc);
+		wh_error(r, 500, "out of memory");
+		return;
+	}
+	wc_put(w->cache, key, w->generation, a->now, s, strlen(s), word);
+	json_decref(doc);
+	evhttp_add_header(oh, "X-Obs-Cache", "miss");
+	wh_send(r, 200, "application/json", s, strlen(s));
+	free(s);
+}
+
 #define WA_STEP_TEXT_MAX 2048 /* bytes of a step in CLI syntax ("step" of a whatif request) */
 #define WA_STEP_ARGS_MAX 128  /* words in it */
 
@@ -1059,15 +1109,7 @@ static void handle_zone(wh_req_t *r, const wa_args_t *a)
 			wh_error(r, 405, "method not allowed");
 			return;
 		}
-		char err[512] = "";
-		json_t *doc = NULL;
-		int ret = docs[i].fn(w, zone, a, &doc, err, sizeof(err));
-		if (docs[i].fn == doc_status)
-			wm_count_verdict(w->metrics, "status",
-					 ret == OBS_EOK
-					     ? json_string_value(json_object_get(doc, "status"))
-					     : "error");
-		reply_doc(r, ret, doc, err);
+		serve_doc(r, zone, docs[i].fn, a);
 		return;
 	}
 	wh_error(r, 404, "no such endpoint");
@@ -1094,14 +1136,11 @@ void wa_handle(wh_req_t *r)
 		return;
 	}
 	if (r->seg_n == 3) {
-		char err[512] = "";
-		json_t *doc = NULL;
 		if (!get) {
 			wh_error(r, 405, "method not allowed");
 			return;
 		}
-		int ret = doc_zones(r->w, &a, &doc, err, sizeof(err));
-		reply_doc(r, ret, doc, err);
+		serve_doc(r, NULL, NULL, &a);
 		return;
 	}
 	handle_zone(r, &a);

@@ -6,6 +6,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
+#include "cache.h"
 #include "graphs.h"
 #include "metrics.h"
 #include "obs_err.h"
@@ -436,6 +437,20 @@ void wm_handle(wh_req_t *r)
 			    (unsigned long long)wg_updates(w->graphs));
 	help(b, "obs_data_generation", "gauge", "Ingest rounds that ran since start.");
 	evbuffer_add_printf(b, "obs_data_generation %llu\n", (unsigned long long)w->generation);
+	wc_stats_t cs;
+	wc_stats(w->cache, &cs);
+	help(b, "obs_web_cache_requests_total", "counter",
+	     "GET documents served from the document cache (hit) or built (miss).");
+	evbuffer_add_printf(b, "obs_web_cache_requests_total{result=\"hit\"} %llu\n",
+			    (unsigned long long)cs.hits);
+	evbuffer_add_printf(b, "obs_web_cache_requests_total{result=\"miss\"} %llu\n",
+			    (unsigned long long)cs.misses);
+	help(b, "obs_web_cache_evictions_total", "counter",
+	     "Documents evicted from the full document cache.");
+	evbuffer_add_printf(b, "obs_web_cache_evictions_total %llu\n",
+			    (unsigned long long)cs.evictions);
+	help(b, "obs_web_cache_bytes", "gauge", "Bytes of documents held by the cache.");
+	evbuffer_add_printf(b, "obs_web_cache_bytes %zu\n", cs.bytes);
 	size_t len = evbuffer_get_length(b);
 	char *s = malloc(len + 1);
 	if (s == NULL) {

@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "cache.h"
 #include "graphs.h"
 #include "http.h"
 #include "live.h"
@@ -139,7 +140,8 @@ int ws_open(web_ctx_t *w, char *err, size_t errlen)
 	obs_usec_t now = obs_clock_now(&w->clock);
 	bool ro = w->opts.collectors_n == 0;
 	if ((ret = an_db_open(w->opts.db_path, ro, now, &w->db, err, errlen)) ||
-	    (ret = sigv_new(w->db, !ro, &w->sv)) || (ret = wm_new(&w->metrics)))
+	    (ret = sigv_new(w->db, !ro, &w->sv)) || (ret = wm_new(&w->metrics)) ||
+	    (ret = wc_new(&w->cache)))
 		return ret;
 	if (w->opts.state_dir &&
 	    (ret = wg_new(w->opts.state_dir, &w->graphs, err, errlen)) != OBS_EOK)
@@ -157,6 +159,7 @@ void ws_close(web_ctx_t *w)
 	wl_free(w->live);
 	wg_free(w->graphs);
 	wm_free(w->metrics);
+	wc_free(w->cache);
 	sigv_free(w->sv);
 	an_db_close(w->db);
 	if (w->base)

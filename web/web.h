@@ -3,7 +3,8 @@
  * Modules, one prefix each: wh_ (http.c: listener, limits, router, errors, auth), wa_ (api.c:
  * JSON endpoints), wp_ (pages.c: embedded dashboard assets, server-rendered HTML), wm_
  * (metrics.c: Prometheus text), wg_ (graphs.c: RRD files and PNGs), wl_ (live.c: the ingest
- * timer). The HTTP server runs on one libevent base; every handler runs on the loop thread. */
+ * timer), wc_ (cache.c: finished GET documents). The HTTP server runs on one libevent base; every
+ * handler runs on the loop thread. */
 #pragma once
 
 #include <stdbool.h>
@@ -48,6 +49,7 @@ typedef struct web_opts {
 typedef struct wm wm_t;
 typedef struct wg wg_t;
 typedef struct wl wl_t;
+typedef struct wc wc_t;
 
 typedef struct web_ctx {
 	web_opts_t opts;
@@ -66,5 +68,6 @@ typedef struct web_ctx {
 	wm_t *metrics;
 	wg_t *graphs;        /* NULL without --state-dir */
 	wl_t *live;          /* NULL without collectors */
+	wc_t *cache;         /* GET documents (cache.h) */
 	uint64_t generation; /* moves on after each ingest round that brought new data */
 } web_ctx_t;

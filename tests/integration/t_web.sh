@@ -159,6 +159,21 @@ req "body over 64 KiB" 413 -X POST -H 'Content-Type: application/json' -H "Autho
 head -c 10485760 /dev/zero | tr '\0' 'a' >"$W/huge"
 JSONERR=0 req "body of 10 MiB (refused by evhttp)" 413 -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" --data-binary @"$W/huge" "$WI"
 
+# --- document cache: a GET document is served again, byte for byte, within 1 s and for the
+# same data generation; never a whatif answer (POST) or an error
+ST="$B/api/v1/zones/$Z/status"
+cache_of() { tr -d '\r' <"$W/hdr" | awk -F': ' 'tolower($1) == "x-obs-cache" {print $2}'; }
+sleep 1.1
+req "status (cache miss)" 200 "$ST?limit=7" && check_eq "first status built" miss "$(cache_of)"
+cp "$W/body" "$W/st1"
+req "status (cache hit)" 200 "$ST?limit=7" && check_eq "second status from the cache" hit "$(cache_of)"
+cmp -s "$W/body" "$W/st1" && pass "cached status identical" || fail "cached status identical" "bodies differ"
+req "status, other query" 200 "$ST?limit=8" && check_eq "other query built" miss "$(cache_of)"
+sleep 1.1
+req "status after 1 s" 200 "$ST?limit=7" && check_eq "cache entry expires after 1 s" miss "$(cache_of)"
+req "whatif twice" 200 "${AUTH[@]}" -d '{"step":"stop c"}' "$WI" && req "whatif again" 200 "${AUTH[@]}" -d '{"step":"stop c"}' "$WI" && check_eq "whatif never cached" "" "$(cache_of)"
+req "unknown zone twice" 404 "$B/api/v1/zones/nosuch.lab./status" && req "unknown zone again" 404 "$B/api/v1/zones/nosuch.lab./status" && check_eq "errors never cached" "" "$(cache_of)"
+
 # --- headers, Host, methods
 req "headers over 8 KiB" 431 -H "X-Pad: $(head -c 12000 /dev/zero | tr '\0' 'b')" "$B/api/v1/zones"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Pad: $(head -c 65536 /dev/zero | tr '\0' 'b')" "$B/api/v1/zones")
@@ -212,7 +227,7 @@ if grep -rqE 'https?://' web/assets/*.html web/assets/*.css; then fail "nothing 
 req "metrics" 200 "$B/metrics"
 bad=$(grep -v '^#' "$W/body" | grep -cvE '^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? -?[0-9.eE+-]+$')
 check_eq "metrics lines parse" 0 "$bad"
-for m in obs_polls_total obs_answers_total obs_timeouts_total obs_outcomes_total obs_collector_inflight obs_ingest_lag_seconds obs_zones obs_verdicts_total obs_http_responses_total; do
+for m in obs_polls_total obs_answers_total obs_timeouts_total obs_outcomes_total obs_collector_inflight obs_ingest_lag_seconds obs_zones obs_verdicts_total obs_http_responses_total obs_web_cache_requests_total obs_web_cache_bytes; do
 	grep -q "^$m[{ ]" "$W/body" && pass "metric $m" || fail "metric $m" "missing"
 done
 polls=$(awk '/^obs_polls_total/ {s += $2} END {print s + 0}' "$W/body")
