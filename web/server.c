@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -109,6 +110,30 @@ static void add_host(web_ctx_t *w, const char *h)
 	w->hosts_n++;
 }
 
+/* Each HTTP connection holds a descriptor and libevent 2.1.12's evhttp has no connection cap:
+ * with Debian's default soft limit of 1,024, about a thousand idle or Slowloris connections
+ * make accept() fail and nobody is served. Raise the soft limit to the hard one (at most
+ * WEB_NOFILE_WANT), as nginx and Unbound do, and say what is in force. */
+static void raise_nofile(web_ctx_t *w)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > WEB_NOFILE_WANT
+			  ? WEB_NOFILE_WANT
+			  : rl.rlim_max;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0 && getrlimit(RLIMIT_NOFILE, &rl) != 0)
+			return;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 4096)
+		obs_log_fmt(&w->log, OBS_LOG_WARN, w->opts.listen,
+			    "descriptor limit %llu: about as many open connections exhaust it "
+			    "(raise the hard limit, ulimit -Hn)",
+			    (unsigned long long)rl.rlim_cur);
+}
+
 int ws_open(web_ctx_t *w, char *err, size_t errlen)
 {
 	int ret;
@@ -137,6 +162,7 @@ int ws_open(web_ctx_t *w, char *err, size_t errlen)
 	for (size_t i = 0; i < w->opts.allow_hosts_n; i++)
 		add_host(w, w->opts.allow_hosts[i]);
 
+	raise_nofile(w);
 	obs_usec_t now = obs_clock_now(&w->clock);
 	bool ro = w->opts.collectors_n == 0;
 	if ((ret = an_db_open(w->opts.db_path, ro, now, &w->db, err, errlen)) ||

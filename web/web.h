@@ -32,6 +32,7 @@ struct evhttp_request;
 #define WEB_MAX_COLLECTORS   64
 #define WEB_TOKEN_MIN        16 /* bytes of a bearer token (>= 128 bits when random) */
 #define WEB_TOKEN_MAX        512
+#define WEB_NOFILE_WANT      65536 /* soft descriptor limit asked for (server.c) */
 
 typedef struct web_opts {
 	const char *db_path;
