@@ -110,6 +110,103 @@ Test(an_ingest, clock_offset_from_shared_transition)
 	an_db_close(db);
 }
 
+/* runs as one sorted rebuild per series makes them (ing_rebuild_runs from scratch), as text */
+static void runs_text(an_db_t *db, char *buf, size_t len)
+{
+	sqlite3_stmt *st;
+	cr_assert_eq(
+	    sqlite3_prepare_v2(an_db_sql(db),
+			       "SELECT series_id, version_id, first_seen, last_seen, count, "
+			       "prev_poll, next_poll, ttl_max_s, first_obs_id, last_obs_id "
+			       "FROM run ORDER BY series_id, first_seen",
+			       -1, &st, NULL),
+	    SQLITE_OK);
+	size_t o = 0;
+	buf[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW && o + 200 < len) {
+		for (int i = 0; i < 10; i++)
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? "," : "",
+					      sqlite3_column_type(st, i) == SQLITE_NULL
+						  ? "-"
+						  : (const char *)sqlite3_column_text(st, i));
+		o += (size_t)snprintf(buf + o, len - o, "\n");
+	}
+	sqlite3_finalize(st);
+}
+
+/* a series with an answer without the RRset, a timeout, a version that comes back; another
+ * whose collector wrote a poll late (t goes back); rows split over two ingests */
+static void mixed_history(hist_t *h)
+{
+	int64_t t = h_target(h, "provider", "a", "ns.prova.lab.", "127.0.3.11");
+	int64_t r = h_target(h, "resolver", "unbound", "unbound", "127.0.3.21");
+	int64_t s1 = h_series(h, t, ZONE, 6, 4, "soa");
+	int64_t s2 = h_series(h, t, ZONE, 48, 4, "dnskey");
+	int64_t s3 = h_series(h, r, ZONE, 6, 5, "soa");
+	(void)s2;
+	ldns_rr_list *l1 = ldns_rr_list_new(), *l2 = ldns_rr_list_new();
+	ldns_rr *rr = NULL;
+	ldns_rr_new_frm_str(&rr, ZONE " 300 IN SOA a. b. 1 1 1 1 1", 300, NULL, NULL);
+	ldns_rr_list_push_rr(l1, rr);
+	ldns_rr_new_frm_str(&rr, ZONE " 300 IN SOA a. b. 2 1 1 1 1", 300, NULL, NULL);
+	ldns_rr_list_push_rr(l2, rr);
+	int64_t v1 = h_version(h, ZONE, 6, l1, NULL), v2 = h_version(h, ZONE, 6, l2, NULL);
+	ldns_rr_list_deep_free(l1);
+	ldns_rr_list_deep_free(l2);
+	/* part one */
+	h_obs(h, s1, 1000, 0, 0, 1, v1, 300, 0);
+	h_obs(h, s1, 1001, 0, 0, 1, v1, 200, 0);
+	h_obs(h, s1, 1002, 1, 0, 0, 0, 0, 0); /* timeout */
+	h_obs(h, s3, 1000, 0, 0, 8, v1, 250, 1);
+	h_obs(h, s3, 1002, 0, 0, 8, v1, 248, 1);
+	h_obs(h, s3, 1001, 0, 0, 8, v2, 249, 1); /* written late */
+	h_obs(h, s1, 1003, 0, 5, 1, 0, 0, 0);    /* REFUSED: answered, no RRset */
+}
+
+static void mixed_history_more(hist_t *h)
+{
+	h_obs(h, 1, 1004, 0, 0, 1, 2, 300, 0);
+	h_obs(h, 1, 1005, 0, 0, 1, 2, 310, 0);
+	h_obs(h, 3, 1003, 0, 0, 8, 1, 247, 1);
+	h_obs(h, 3, 1000.5, 0, 0, 8, 2, 240, 1); /* back before the open run */
+	h_obs(h, 1, 1006, 0, 0, 1, 1, 300, 0);   /* v1 comes back */
+	h_obs(h, 1, 1007, 2, 0, 0, 0, 0, 0);
+}
+
+Test(an_ingest, one_pass_runs_match_a_full_rebuild)
+{
+	hist_t h;
+	h_open(&h, cpath, "v1", 1);
+	mixed_history(&h);
+	an_db_t *db;
+	char err[256], got[4096], want[4096];
+	ing_stats_t st;
+	cr_assert_eq(an_db_open(apath, false, 0, &db, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(ing_collector(db, cpath, 0, &st, err, sizeof(err)), OBS_EOK, "%s", err);
+	mixed_history_more(&h);
+	h_close(&h);
+	cr_assert_eq(ing_collector(db, cpath, 1, &st, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(st.observations, 6);
+	runs_text(db, got, sizeof(got));
+	/* the reference: every series rebuilt from nothing, sorted by (t, id) */
+	cr_assert_eq(an_db_exec(db, "DELETE FROM run", err, sizeof(err)), OBS_EOK);
+	for (int64_t s = 1; s <= 3; s++)
+		cr_assert_eq(ing_rebuild_runs(db, s), OBS_EOK);
+	runs_text(db, want, sizeof(want));
+	cr_assert_str_eq(got, want);
+	/* the provider series: v1 x2, REFUSED, v2 x2, v1; the resolver's, its late polls in
+	 * place: v1, v2 x2, v1 x2 (not authoritative: the versions' TTLs are the provider's) */
+	cr_assert_eq(count(db, "SELECT count(*) FROM run WHERE series_id = 1"), 4);
+	cr_assert_eq(count(db, "SELECT count(*) FROM run WHERE series_id = 3"), 3);
+	cr_assert_eq(count(db, "SELECT ttl_max_s * 1000 + ttl_min_s FROM version WHERE id = 1"),
+		     300200);
+	cr_assert_eq(count(db, "SELECT ttl_max_s * 1000 + ttl_min_s FROM version WHERE id = 2"),
+		     310300);
+	cr_assert_eq(count(db, "SELECT last_seen FROM version WHERE id = 1"), 1006000000);
+	cr_assert_eq(count(db, "SELECT first_seen FROM version WHERE id = 2"), 1004000000);
+	an_db_close(db);
+}
+
 struct gl {
 	og_glitch_t g[8];
 	size_t n;
