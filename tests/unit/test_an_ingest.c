@@ -5,9 +5,11 @@
 
 #include "an_hist.h"
 #include "ingest.h"
+#include "model.h"
 #include "obs_err.h"
 #include "oglitch.h"
 #include "report_json.h"
+#include "sigv.h"
 
 static char cpath[64], c2path[64], apath[64];
 
@@ -107,6 +109,61 @@ Test(an_ingest, clock_offset_from_shared_transition)
 	cr_assert_eq(ing_collector(db, c2path, 0, &st, err, sizeof(err)), OBS_EOK, "%s", err);
 	cr_assert_eq(st.offset_samples, 1);
 	cr_assert_eq(st.clock_offset_us, 30 * 1000000);
+	an_db_close(db);
+}
+
+/* The same SOA change seen by two collectors whose clocks are 30 s apart: once the measured
+ * offset is applied, the model sees one change (its runs in the reference clock, run_ref), its
+ * conservative bound widened by the offset's uncertainty, not two changes 30 s apart. */
+Test(an_ingest, skewed_collectors_see_one_change)
+{
+	soa_history(cpath, "v1", 0);
+	soa_history(c2path, "v2", 30);
+	an_db_t *db;
+	char err[256];
+	ing_stats_t st;
+	cr_assert_eq(an_db_open(apath, false, 0, &db, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(ing_collector(db, cpath, 0, &st, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(ing_collector(db, c2path, 0, &st, err, sizeof(err)), OBS_EOK, "%s", err);
+	/* the change happened in (1002, 1003] by v1's clock and (1032, 1033] by v2's: the offset
+	 * lies in (1032 - 1003, 1033 - 1002) = (29 s, 31 s) */
+	cr_assert_eq(count(db, "SELECT offset_lo_us FROM collector WHERE name = 'v2'"), 29000000);
+	cr_assert_eq(count(db, "SELECT offset_hi_us FROM collector WHERE name = 'v2'"), 31000000);
+	/* the raw runs keep each collector's clock: two first sightings 30 s apart */
+	cr_assert_eq(count(db, "SELECT max(first_seen) - min(first_seen) FROM run WHERE "
+			       "prev_poll IS NOT NULL"),
+		     30000000);
+	cr_assert_eq(count(db, "SELECT count(DISTINCT first_seen) FROM run_ref WHERE prev_poll IS "
+			       "NOT NULL"),
+		     1);
+	cr_assert_eq(count(db, "SELECT min(prev_poll) FROM run_ref WHERE prev_poll IS NOT NULL"),
+		     1001000000); /* 1032 s - 31 s: the uncertainty widens the bound by 1 s */
+	cr_assert_eq(count(db, "SELECT max(next_poll) FROM run_ref WHERE next_poll IS NOT NULL"),
+		     1004000000); /* 1033 s - 29 s */
+
+	sigv_t *sv;
+	mdl_t *m;
+	cr_assert_eq(sigv_new(db, false, &sv), OBS_EOK);
+	cr_assert_eq(mdl_load(db, sv, ZONE, 2000 * OBS_USEC_PER_SEC, &m, err, sizeof(err)), OBS_EOK,
+		     "%s", err);
+	cr_assert_eq(m->eps, OBS_USEC_PER_SEC, "eps is the offset's uncertainty, not the offset");
+	size_t soa = 0;
+	for (size_t i = 0; i < m->nv; i++) {
+		const mdl_ver_t *v = &m->v[i];
+		if (strcmp(v->role, "soa") != 0)
+			continue;
+		soa++;
+		cr_assert_eq(v->seen.n, 1, "version %lld seen in %zu pieces", (long long)v->id,
+			     v->seen.n);
+		cr_assert_eq(v->served.n, 1);
+		if (v->served.v[0].lo != ISET_NEG_INF) /* the new serial, since one instant */
+			cr_assert_eq(v->served.v[0].lo, 1001000000);
+		else /* the old one, until the first poll that saw the new */
+			cr_assert_eq(v->served.v[0].hi, 1004000000);
+	}
+	cr_assert_eq(soa, 2);
+	mdl_free(m);
+	sigv_free(sv);
 	an_db_close(db);
 }
 
