@@ -62,6 +62,11 @@ build/bench/collector-bench: build/rel/tests/bench/collector-bench.o $(REL_OBJ)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(PKG_LIBS)
 
+# a large collector database through the collector's store, for tests/bench/analyzer-replay.sh
+build/bench/replay-gen: build/rel/tests/bench/replay-gen.o $(REL_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(PKG_LIBS)
+
 # test tools (not installed): peers for integration tests
 build/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
@@ -177,7 +182,8 @@ browser-test: deps
 	@tests/run-suites.sh browser
 
 bench: deps
-	@$(MAKE) --no-print-directory build build/bench/collector-bench build/bench/whatif-bench build/bench/web-load
+	@$(MAKE) --no-print-directory build build/bench/collector-bench build/bench/whatif-bench build/bench/web-load \
+		build/bench/replay-gen
 	@tests/bench/collector-vs-dnsperf.sh
 	@tests/bench/analyzer-replay.sh
 	@tests/bench/passive-vs-tshark.sh

@@ -183,15 +183,6 @@ static const char *const SQL_OUTCOME =
     "UPDATE observation SET outcome = co.outcome FROM c.observation co WHERE "
     "observation.collector_id = ?1 AND observation.outcome IS NULL AND observation.src_id > ?2 "
     "AND observation.src_id <= ?3 AND co.id = observation.src_id AND co.outcome IS NOT NULL";
-static const char *const SQL_VTTL =
-    "WITH n AS (SELECT o.version_id AS v, max(o.ttl_s) AS mx, min(o.ttl_s) AS mn, min(o.t) AS "
-    "f, max(o.t) AS l FROM observation o JOIN series s ON s.id = o.series_id JOIN target tg ON "
-    "tg.id = s.target_id WHERE o.collector_id = ?1 AND o.src_id > ?2 AND o.src_id <= ?3 AND "
-    "o.version_id IS NOT NULL AND o.status = 0 AND (tg.kind IN ('parent', 'provider') OR "
-    "(tg.kind = 'passive' AND (s.flags & 1) = 0)) GROUP BY o.version_id) "
-    "UPDATE version SET ttl_max_s = max(coalesce(ttl_max_s, n.mx), n.mx), ttl_min_s = "
-    "min(coalesce(ttl_min_s, n.mn), n.mn), first_seen = min(coalesce(first_seen, n.f), n.f), "
-    "last_seen = max(coalesce(last_seen, n.l), n.l) FROM n WHERE version.id = n.v";
 static const char *const SQL_NSL =
     "INSERT INTO ns_listing (collector_id, src_id, zone, source_target_id, ns, ttl_s, "
     "first_listed, last_listed) SELECT ?1, l.id, l.zone, t.id, l.ns, l.ttl_s, l.first_listed, "
@@ -279,43 +270,341 @@ static const struct {
     {"observation", "SELECT coalesce(max(id), 0) FROM c.observation"},
 };
 
-static int rebuild_affected(struct ctx *c, int64_t lo, int64_t hi, int64_t *n)
+/* One pass over the observations just copied, in the order they were made (row id): the runs
+ * of every series they touch (resumed from its open run, as ing_rebuild_runs does) and the TTL
+ * range and first/last sighting of every version authoritative servers served (parent and
+ * provider polls, captured iterative queries). A collector writes a series' polls in time
+ * order; a series whose answers go back in time (t below the last answer's, this ingest's or
+ * an earlier one's) has all its runs rebuilt from every observation by ing_rebuild_runs,
+ * which sorts by (t, id). */
+struct run_state {
+	bool open, ttl_set, have_prev;
+	int64_t v, first, last, count, ttl, fobs, lobs, prev;
+};
+
+struct ser_info {
+	bool known, auth, touched, fallback;
+	struct run_state r; /* the run being extended (at first the open run) */
+};
+
+struct ver_agg {
+	bool seen, ttl_seen;
+	int64_t mx, mn, first, last;
+};
+
+static int run_insert(sqlite3_stmt *ins, int64_t sid, const struct run_state *r, bool closed,
+		      int64_t next)
+{
+	sqlite3_bind_int64(ins, 1, sid);
+	sqlite3_bind_int64(ins, 2, r->v);
+	sqlite3_bind_int64(ins, 3, r->first);
+	sqlite3_bind_int64(ins, 4, r->last);
+	sqlite3_bind_int64(ins, 5, r->count);
+	if (r->have_prev)
+		sqlite3_bind_int64(ins, 6, r->prev);
+	else
+		sqlite3_bind_null(ins, 6);
+	if (closed)
+		sqlite3_bind_int64(ins, 7, next);
+	else
+		sqlite3_bind_null(ins, 7);
+	if (r->ttl_set)
+		sqlite3_bind_int64(ins, 8, r->ttl);
+	else
+		sqlite3_bind_null(ins, 8);
+	sqlite3_bind_int64(ins, 9, r->fobs);
+	sqlite3_bind_int64(ins, 10, r->lobs);
+	int rc = sqlite3_step(ins);
+	sqlite3_reset(ins);
+	sqlite3_clear_bindings(ins);
+	return rc == SQLITE_DONE ? OBS_EOK : OBS_ESQL;
+}
+
+/* Start series sid: take over its open run (deleted here, written again when it closes or at
+ * the end). *r is reset. */
+static int run_resume(sqlite3_stmt *open_q, sqlite3_stmt *del, int64_t sid, struct run_state *r)
+{
+	memset(r, 0, sizeof(*r));
+	sqlite3_bind_int64(open_q, 1, sid);
+	int rc = sqlite3_step(open_q);
+	int64_t open_id = 0;
+	if (rc == SQLITE_ROW) {
+		open_id = sqlite3_column_int64(open_q, 0);
+		r->open = true;
+		r->first = sqlite3_column_int64(open_q, 1);
+		r->last = sqlite3_column_int64(open_q, 2);
+		r->count = sqlite3_column_int64(open_q, 3);
+		r->have_prev = sqlite3_column_type(open_q, 4) != SQLITE_NULL;
+		r->prev = sqlite3_column_int64(open_q, 4);
+		r->v = sqlite3_column_int64(open_q, 5);
+		r->ttl_set = sqlite3_column_type(open_q, 6) != SQLITE_NULL;
+		r->ttl = sqlite3_column_int64(open_q, 6);
+		r->fobs = sqlite3_column_int64(open_q, 7);
+		r->lobs = sqlite3_column_int64(open_q, 8);
+	}
+	sqlite3_reset(open_q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return OBS_ESQL;
+	if (open_id) {
+		sqlite3_bind_int64(del, 1, open_id);
+		rc = sqlite3_step(del);
+		sqlite3_reset(del);
+		if (rc != SQLITE_DONE)
+			return OBS_ESQL;
+	}
+	return OBS_EOK;
+}
+
+static int grow_zero(void **p, size_t *n, size_t need, size_t size)
+{
+	if (need <= *n)
+		return OBS_EOK;
+	void *q = realloc(*p, need * size);
+	if (q == NULL)
+		return OBS_ENOMEM;
+	memset((char *)q + *n * size, 0, (need - *n) * size);
+	*p = q;
+	*n = need;
+	return OBS_EOK;
+}
+
+static const char *const SQL_SER_INFO =
+    "SELECT s.id, tg.kind IN ('parent', 'provider') OR (tg.kind = 'passive' AND (s.flags & 1) "
+    "= 0) FROM series s JOIN target tg ON tg.id = s.target_id WHERE s.collector_id = ?";
+static const char *const SQL_NEW_OBS =
+    "SELECT series_id, id, t, status, version_id, ttl_s FROM observation WHERE id > ? ORDER BY "
+    "id";
+static const char *const SQL_OPEN_RUN =
+    "SELECT id, first_seen, last_seen, count, prev_poll, version_id, ttl_max_s, first_obs_id, "
+    "last_obs_id FROM run WHERE series_id = ? AND next_poll IS NULL ORDER BY first_seen DESC "
+    "LIMIT 1";
+static const char *const SQL_RUN_INS =
+    "INSERT INTO run (series_id, version_id, first_seen, last_seen, count, prev_poll, "
+    "next_poll, ttl_max_s, first_obs_id, last_obs_id) VALUES (?,?,?,?,?,?,?,?,?,?)";
+static const char *const SQL_VER_UPD =
+    "UPDATE version SET ttl_max_s = max(coalesce(ttl_max_s, ?2), ?2), ttl_min_s = "
+    "min(coalesce(ttl_min_s, ?3), ?3), first_seen = min(coalesce(first_seen, ?4), ?4), "
+    "last_seen = max(coalesce(last_seen, ?5), ?5) WHERE id = ?1";
+
+/* first_id: the largest observation id before this ingest's rows were copied */
+static int runs_and_ttls(struct ctx *c, int64_t first_id, int64_t *nseries)
+{
+	sqlite3_stmt *q = NULL, *open_q = NULL, *del = NULL, *ins = NULL, *upd = NULL, *undo = NULL;
+	struct ser_info *ser = NULL;
+	struct ver_agg *ver = NULL;
+	size_t ser_n = 0, ver_n = 0;
+	int ret = OBS_ESQL;
+	*nseries = 0;
+	if (sqlite3_prepare_v2(c->sql, SQL_SER_INFO, -1, &q, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_int64(q, 1, c->cid);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		int64_t sid = sqlite3_column_int64(q, 0);
+		if (sid < 0 || (ret = grow_zero((void **)&ser, &ser_n, (size_t)sid + 1,
+						sizeof(*ser))) != OBS_EOK)
+			goto done;
+		ser[sid].known = true;
+		ser[sid].auth = sqlite3_column_int(q, 1) != 0;
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	ret = OBS_ESQL;
+	if (sqlite3_prepare_v2(c->sql, SQL_NEW_OBS, -1, &q, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->sql, SQL_OPEN_RUN, -1, &open_q, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->sql, "DELETE FROM run WHERE id = ?", -1, &del, NULL) !=
+		SQLITE_OK ||
+	    sqlite3_prepare_v2(c->sql, "DELETE FROM run WHERE series_id = ?", -1, &undo, NULL) !=
+		SQLITE_OK ||
+	    sqlite3_prepare_v2(c->sql, SQL_RUN_INS, -1, &ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->sql, SQL_VER_UPD, -1, &upd, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_int64(q, 1, first_id);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t sid = sqlite3_column_int64(q, 0);
+		if (sid < 0 || (size_t)sid >= ser_n || !ser[sid].known) {
+			snprintf(c->err, c->errlen, "observation of unknown series %lld",
+				 (long long)sid);
+			ret = OBS_ESQL;
+			goto done;
+		}
+		struct ser_info *si = &ser[sid];
+		struct run_state *r = &si->r;
+		if (!si->touched) {
+			si->touched = true;
+			(*nseries)++;
+			if ((ret = run_resume(open_q, del, sid, r)) != OBS_EOK)
+				goto done;
+		}
+		if (sqlite3_column_int(q, 3) != 0)
+			continue; /* not answered: neither extends nor closes a run */
+		int64_t oid = sqlite3_column_int64(q, 1), t = sqlite3_column_int64(q, 2);
+		bool vnull = sqlite3_column_type(q, 4) == SQLITE_NULL;
+		int64_t v = vnull ? 0 : sqlite3_column_int64(q, 4);
+		bool ttl_null = sqlite3_column_type(q, 5) == SQLITE_NULL;
+		int64_t ttl = sqlite3_column_int64(q, 5);
+		if (!vnull && si->auth) {
+			if (v < 0 || (ret = grow_zero((void **)&ver, &ver_n, (size_t)v + 1,
+						      sizeof(*ver))) != OBS_EOK)
+				goto done;
+			struct ver_agg *a = &ver[v];
+			if (!ttl_null) {
+				if (!a->ttl_seen || ttl > a->mx)
+					a->mx = ttl;
+				if (!a->ttl_seen || ttl < a->mn)
+					a->mn = ttl;
+				a->ttl_seen = true;
+			}
+			if (!a->seen || t < a->first)
+				a->first = t;
+			if (!a->seen || t > a->last)
+				a->last = t;
+			a->seen = true;
+		}
+		if (si->fallback)
+			continue;
+		if (r->open && t < r->last) { /* back in time: rebuilt after the pass */
+			si->fallback = true;
+			continue;
+		}
+		if (r->open && v == r->v) {
+			r->last = t;
+			r->lobs = oid;
+			r->count++;
+			if (!ttl_null && (!r->ttl_set || ttl > r->ttl)) {
+				r->ttl = ttl;
+				r->ttl_set = true;
+			}
+			continue;
+		}
+		if (r->open) { /* this poll closes it */
+			if ((ret = run_insert(ins, sid, r, true, t)) != OBS_EOK)
+				goto done;
+			r->prev = r->last;
+			r->have_prev = true;
+		}
+		r->open = true;
+		r->v = v;
+		r->first = r->last = t;
+		r->count = 1;
+		r->fobs = r->lobs = oid;
+		r->ttl = ttl;
+		r->ttl_set = !ttl_null;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = OBS_ESQL;
+		goto done;
+	}
+	/* the last run of each series stays open */
+	for (size_t sid = 0; sid < ser_n; sid++) {
+		const struct ser_info *si = &ser[sid];
+		if (si->touched && !si->fallback && si->r.open &&
+		    (ret = run_insert(ins, (int64_t)sid, &si->r, false, 0)) != OBS_EOK)
+			goto done;
+	}
+	for (size_t sid = 0; sid < ser_n; sid++) {
+		if (!ser[sid].fallback)
+			continue;
+		sqlite3_bind_int64(undo, 1, (int64_t)sid);
+		rc = sqlite3_step(undo);
+		sqlite3_reset(undo);
+		if (rc != SQLITE_DONE) {
+			ret = OBS_ESQL;
+			goto done;
+		}
+		if ((ret = ing_rebuild_runs(c->db, (int64_t)sid)) != OBS_EOK)
+			goto done;
+	}
+	for (size_t v = 0; v < ver_n; v++) {
+		const struct ver_agg *a = &ver[v];
+		if (!a->seen)
+			continue;
+		sqlite3_bind_int64(upd, 1, (int64_t)v);
+		if (a->ttl_seen) {
+			sqlite3_bind_int64(upd, 2, a->mx);
+			sqlite3_bind_int64(upd, 3, a->mn);
+		} else {
+			sqlite3_bind_null(upd, 2);
+			sqlite3_bind_null(upd, 3);
+		}
+		sqlite3_bind_int64(upd, 4, a->first);
+		sqlite3_bind_int64(upd, 5, a->last);
+		rc = sqlite3_step(upd);
+		sqlite3_reset(upd);
+		if (rc != SQLITE_DONE) {
+			ret = OBS_ESQL;
+			goto done;
+		}
+	}
+	ret = OBS_EOK;
+done:
+	if (ret == OBS_ESQL && c->err[0] == '\0')
+		sqlfail(c, "runs");
+	sqlite3_finalize(q);
+	sqlite3_finalize(open_q);
+	sqlite3_finalize(del);
+	sqlite3_finalize(undo);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(upd);
+	free(ser);
+	free(ver);
+	return ret;
+}
+
+/* Bulk copies: the observation table's secondary indexes are dropped before a copy that more
+ * than doubles the table and made again after it (one sort instead of a million random
+ * B-tree inserts), from their own stored SQL so the schema stays exactly the migrations'. */
+#define BULK_MIN_ROWS    100000
+#define BULK_MAX_INDEXES 16
+
+struct saved_idx {
+	char *sql[BULK_MAX_INDEXES];
+	size_t n;
+};
+
+static void saved_idx_free(struct saved_idx *x)
+{
+	for (size_t i = 0; i < x->n; i++)
+		free(x->sql[i]);
+	x->n = 0;
+}
+
+static int obs_indexes_drop(struct ctx *c, struct saved_idx *x)
 {
 	sqlite3_stmt *st = NULL;
-	*n = 0;
+	char names[BULK_MAX_INDEXES][128];
 	if (sqlite3_prepare_v2(c->sql,
-			       "SELECT DISTINCT series_id FROM observation WHERE collector_id = ? "
-			       "AND src_id > ? AND src_id <= ?",
+			       "SELECT name, sql FROM main.sqlite_master WHERE type = 'index' AND "
+			       "tbl_name = 'observation' AND sql IS NOT NULL ORDER BY name",
 			       -1, &st, NULL) != SQLITE_OK)
-		return sqlfail(c, "affected series");
-	sqlite3_bind_int64(st, 1, c->cid);
-	sqlite3_bind_int64(st, 2, lo);
-	sqlite3_bind_int64(st, 3, hi);
-	int64_t *ids = NULL;
-	size_t cnt = 0, cap = 0;
+		return sqlfail(c, "observation indexes");
 	int ret = OBS_EOK;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 64;
-			int64_t *nn = realloc(ids, cap * sizeof(*nn));
-			if (nn == NULL) {
-				ret = OBS_ENOMEM;
-				goto done;
-			}
-			ids = nn;
+	while (sqlite3_step(st) == SQLITE_ROW && x->n < BULK_MAX_INDEXES) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		x->sql[x->n] = strdup((const char *)sqlite3_column_text(st, 1));
+		if (x->sql[x->n] == NULL || strlen(name) >= sizeof(names[0])) {
+			free(x->sql[x->n]);
+			ret = x->sql[x->n] == NULL ? OBS_ENOMEM : OBS_ETOOBIG;
+			break;
 		}
-		ids[cnt++] = sqlite3_column_int64(st, 0);
+		snprintf(names[x->n], sizeof(names[0]), "%s", name);
+		x->n++;
 	}
 	sqlite3_finalize(st);
-	st = NULL;
-	for (size_t i = 0; i < cnt && ret == OBS_EOK; i++)
-		ret = ing_rebuild_runs(c->db, ids[i]);
-	if (ret == OBS_ESQL)
-		sqlfail(c, "runs");
-	*n = (int64_t)cnt;
-done:
-	sqlite3_finalize(st);
-	free(ids);
+	for (size_t i = 0; ret == OBS_EOK && i < x->n; i++) {
+		char sql[200];
+		snprintf(sql, sizeof(sql), "DROP INDEX main.\"%s\"", names[i]);
+		ret = an_db_exec(c->db, sql, c->err, c->errlen);
+	}
+	return ret;
+}
+
+static int obs_indexes_make(struct ctx *c, struct saved_idx *x)
+{
+	int ret = OBS_EOK;
+	for (size_t i = 0; ret == OBS_EOK && i < x->n; i++)
+		ret = an_db_exec(c->db, x->sql[i], c->err, c->errlen);
+	saved_idx_free(x);
 	return ret;
 }
 
@@ -349,6 +638,8 @@ int ing_collector(an_db_t *db, const char *path, obs_usec_t now, ing_stats_t *st
 		return OBS_ESQL;
 	}
 	bool in_txn = false;
+	struct saved_idx idx = {.n = 0};
+	an_db_exec(db, "PRAGMA c.cache_size=-131072; PRAGMA c.mmap_size=1073741824", NULL, 0);
 	if ((ret = an_db_exec(db, "BEGIN IMMEDIATE", err, errlen)))
 		goto done;
 	in_txn = true;
@@ -408,10 +699,16 @@ int ing_collector(an_db_t *db, const char *path, obs_usec_t now, ing_stats_t *st
 			goto done;
 		}
 	}
-	int64_t vmax_before = 0;
-	if ((ret = max_id(c, "SELECT coalesce(max(id), 0) FROM version", &vmax_before)))
+	int64_t vmax_before = 0, obs_before = 0;
+	if ((ret = max_id(c, "SELECT coalesce(max(id), 0) FROM version", &vmax_before)) ||
+	    (ret = max_id(c, "SELECT coalesce(max(id), 0) FROM observation", &obs_before)))
 		goto done;
 	int64_t dummy;
+	/* ids are dense (rows are never deleted): the largest is the table's size, without the
+	 * full index scan count(*) would cost at every live ingest */
+	bool bulk = neu[3] - old[3] >= BULK_MIN_ROWS && neu[3] - old[3] > obs_before;
+	if (bulk && (ret = obs_indexes_drop(c, &idx)))
+		goto done;
 	if ((ret = run2(c, SQL_TARGET, old[0], neu[0], &stats->targets)) ||
 	    (ret = run2(c, SQL_SERIES, old[1], neu[1], &stats->series)) ||
 	    (ret = run2(c, SQL_VERSION, old[2], neu[2], &stats->versions)) ||
@@ -419,8 +716,8 @@ int ing_collector(an_db_t *db, const char *path, obs_usec_t now, ing_stats_t *st
 	    (ret = run2(c, SQL_OUTCOME, old[3] > 100000 ? old[3] - 100000 : 0, old[3],
 			&stats->outcomes_updated)) ||
 	    (ret = run2(c, SQL_OBS, old[3], neu[3], &stats->observations)) ||
-	    (ret = run2(c, SQL_VTTL, old[3], neu[3], &dummy)) ||
-	    (ret = run2(c, SQL_NSL, 0, 0, &dummy)) || (ret = run2(c, SQL_NSA, 0, 0, &dummy)))
+	    (bulk && (ret = obs_indexes_make(c, &idx))) || (ret = run2(c, SQL_NSL, 0, 0, &dummy)) ||
+	    (ret = run2(c, SQL_NSA, 0, 0, &dummy)))
 		goto done;
 	for (size_t i = 0; i < 4; i++) {
 		if (neu[i] != old[i] && (ret = hwm_set(c, copies[i].tbl, neu[i])))
@@ -428,7 +725,7 @@ int ing_collector(an_db_t *db, const char *path, obs_usec_t now, ing_stats_t *st
 	}
 	if ((ret = ingest_passive(c, &stats->passive_pairs)))
 		goto done;
-	if ((ret = rebuild_affected(c, old[3], neu[3], &stats->runs_series)))
+	if ((ret = runs_and_ttls(c, obs_before, &stats->runs_series)))
 		goto done;
 	if ((ret = keys_ingest_versions(db, vmax_before, &stats->keys))) {
 		sqlfail(c, "keys");
@@ -456,6 +753,7 @@ int ing_collector(an_db_t *db, const char *path, obs_usec_t now, ing_stats_t *st
 	ret = an_db_exec(db, "COMMIT", err, errlen);
 	in_txn = ret != OBS_EOK;
 done:
+	saved_idx_free(&idx);
 	if (in_txn)
 		an_db_exec(db, "ROLLBACK", NULL, 0);
 	an_db_exec(db, "DETACH c", NULL, 0);

@@ -356,7 +356,7 @@ static int load_versions(an_db_t *db, sigv_t *sv, mdl_t *m)
 	if (sqlite3_prepare_v2(
 		an_db_sql(db),
 		"SELECT r.version_id, t.kind, t.origin, s.role, r.first_seen, r.prev_poll, "
-		"r.next_poll, coalesce(r.ttl_max_s, 0), t.address, r.last_seen FROM run r JOIN "
+		"r.next_poll, coalesce(r.ttl_max_s, 0), t.address, r.last_seen FROM run_ref r JOIN "
 		"series s ON s.id = "
 		"r.series_id JOIN target t ON t.id = s.target_id WHERE t.zone = ? AND t.kind IN "
 		"('parent', 'provider') AND (s.flags & 1) = 0 AND r.version_id != 0 AND "
@@ -546,7 +546,7 @@ static int load_meta(an_db_t *db, mdl_t *m)
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(
 		an_db_sql(db),
-		"SELECT sum(r.last_seen - r.first_seen), sum(r.count - 1) FROM run r "
+		"SELECT sum(r.last_seen - r.first_seen), sum(r.count - 1) FROM run_ref r "
 		"JOIN series s ON s.id = r.series_id JOIN target t ON t.id = "
 		"s.target_id WHERE t.zone = ? AND s.role IN ('soa', 'ds') AND "
 		"r.count > 1 AND r.first_seen <= ?",
@@ -559,10 +559,13 @@ static int load_meta(an_db_t *db, mdl_t *m)
 	sqlite3_finalize(st);
 	if (m->poll <= 0)
 		m->poll = SEC;
+	/* runs come shifted to the reference clock (run_ref): what is left of the clock
+	 * offsets is their uncertainty */
 	int64_t off = 0;
 	if (an_db_int(db,
-		      "SELECT coalesce(max(max(abs(coalesce(offset_lo_us, 0))), "
-		      "max(abs(coalesce(offset_hi_us, 0)))), 0) FROM collector",
+		      "SELECT coalesce(max(max(coalesce(offset_hi_us, clock_offset_us) - "
+		      "clock_offset_us, clock_offset_us - coalesce(offset_lo_us, "
+		      "clock_offset_us))), 0) FROM collector",
 		      &off) != OBS_EOK)
 		return OBS_ESQL;
 	m->eps = off;

@@ -160,7 +160,7 @@ static int estimate_eps(an_db_t *db, const char *zone, obs_usec_t at, obs_usec_t
 	*eps = 0;
 	if (sqlite3_prepare_v2(
 		an_db_sql(db),
-		"SELECT sum(r.last_seen - r.first_seen), sum(r.count - 1) FROM run r "
+		"SELECT sum(r.last_seen - r.first_seen), sum(r.count - 1) FROM run_ref r "
 		"JOIN series s ON s.id = r.series_id JOIN target t ON t.id = "
 		"s.target_id WHERE t.zone = ? AND s.role IN ('referral', 'ns') AND "
 		"r.count > 1 AND r.last_seen <= ?",
@@ -220,7 +220,7 @@ int nsr_build(an_db_t *db, const char *zone, obs_usec_t at, obs_usec_t eps, nsr_
 		sql,
 		"SELECT t.kind = 'parent', t.origin, coalesce(r.prev_poll, -9223372036854775807 - "
 		"1), coalesce(r.next_poll, 9223372036854775807), max(coalesce(v.ttl_max_s, -1), "
-		"coalesce(r.ttl_max_s, -1)), v.rdata FROM run r JOIN series s ON s.id = "
+		"coalesce(r.ttl_max_s, -1)), v.rdata FROM run_ref r JOIN series s ON s.id = "
 		"r.series_id JOIN target t ON t.id = s.target_id JOIN version v ON v.id = "
 		"r.version_id WHERE t.zone = ? AND ((t.kind = 'parent' AND s.role = 'referral') OR "
 		"(t.kind = 'provider' AND s.role = 'ns')) AND (s.flags & 1) = 0 AND v.kind IN (1, "

@@ -5,9 +5,11 @@
 
 #include "an_hist.h"
 #include "ingest.h"
+#include "model.h"
 #include "obs_err.h"
 #include "oglitch.h"
 #include "report_json.h"
+#include "sigv.h"
 
 static char cpath[64], c2path[64], apath[64];
 
@@ -107,6 +109,211 @@ Test(an_ingest, clock_offset_from_shared_transition)
 	cr_assert_eq(ing_collector(db, c2path, 0, &st, err, sizeof(err)), OBS_EOK, "%s", err);
 	cr_assert_eq(st.offset_samples, 1);
 	cr_assert_eq(st.clock_offset_us, 30 * 1000000);
+	an_db_close(db);
+}
+
+/* The same SOA change seen by two collectors whose clocks are 30 s apart: once the measured
+ * offset is applied, the model sees one change (its runs in the reference clock, run_ref), its
+ * conservative bound widened by the offset's uncertainty, not two changes 30 s apart. */
+Test(an_ingest, skewed_collectors_see_one_change)
+{
+	soa_history(cpath, "v1", 0);
+	soa_history(c2path, "v2", 30);
+	an_db_t *db;
+	char err[256];
+	ing_stats_t st;
+	cr_assert_eq(an_db_open(apath, false, 0, &db, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(ing_collector(db, cpath, 0, &st, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(ing_collector(db, c2path, 0, &st, err, sizeof(err)), OBS_EOK, "%s", err);
+	/* the change happened in (1002, 1003] by v1's clock and (1032, 1033] by v2's: the offset
+	 * lies in (1032 - 1003, 1033 - 1002) = (29 s, 31 s) */
+	cr_assert_eq(count(db, "SELECT offset_lo_us FROM collector WHERE name = 'v2'"), 29000000);
+	cr_assert_eq(count(db, "SELECT offset_hi_us FROM collector WHERE name = 'v2'"), 31000000);
+	/* the raw runs keep each collector's clock: two first sightings 30 s apart */
+	cr_assert_eq(count(db, "SELECT max(first_seen) - min(first_seen) FROM run WHERE "
+			       "prev_poll IS NOT NULL"),
+		     30000000);
+	cr_assert_eq(count(db, "SELECT count(DISTINCT first_seen) FROM run_ref WHERE prev_poll IS "
+			       "NOT NULL"),
+		     1);
+	cr_assert_eq(count(db, "SELECT min(prev_poll) FROM run_ref WHERE prev_poll IS NOT NULL"),
+		     1001000000); /* 1032 s - 31 s: the uncertainty widens the bound by 1 s */
+	cr_assert_eq(count(db, "SELECT max(next_poll) FROM run_ref WHERE next_poll IS NOT NULL"),
+		     1004000000); /* 1033 s - 29 s */
+
+	sigv_t *sv;
+	mdl_t *m;
+	cr_assert_eq(sigv_new(db, false, &sv), OBS_EOK);
+	cr_assert_eq(mdl_load(db, sv, ZONE, 2000 * OBS_USEC_PER_SEC, &m, err, sizeof(err)), OBS_EOK,
+		     "%s", err);
+	cr_assert_eq(m->eps, OBS_USEC_PER_SEC, "eps is the offset's uncertainty, not the offset");
+	size_t soa = 0;
+	for (size_t i = 0; i < m->nv; i++) {
+		const mdl_ver_t *v = &m->v[i];
+		if (strcmp(v->role, "soa") != 0)
+			continue;
+		soa++;
+		cr_assert_eq(v->seen.n, 1, "version %lld seen in %zu pieces", (long long)v->id,
+			     v->seen.n);
+		cr_assert_eq(v->served.n, 1);
+		if (v->served.v[0].lo != ISET_NEG_INF) /* the new serial, since one instant */
+			cr_assert_eq(v->served.v[0].lo, 1001000000);
+		else /* the old one, until the first poll that saw the new */
+			cr_assert_eq(v->served.v[0].hi, 1004000000);
+	}
+	cr_assert_eq(soa, 2);
+	mdl_free(m);
+	sigv_free(sv);
+	an_db_close(db);
+}
+
+/* runs as one sorted rebuild per series makes them (ing_rebuild_runs from scratch), as text */
+static void runs_text(an_db_t *db, char *buf, size_t len)
+{
+	sqlite3_stmt *st;
+	cr_assert_eq(
+	    sqlite3_prepare_v2(an_db_sql(db),
+			       "SELECT series_id, version_id, first_seen, last_seen, count, "
+			       "prev_poll, next_poll, ttl_max_s, first_obs_id, last_obs_id "
+			       "FROM run ORDER BY series_id, first_seen",
+			       -1, &st, NULL),
+	    SQLITE_OK);
+	size_t o = 0;
+	buf[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW && o + 200 < len) {
+		for (int i = 0; i < 10; i++)
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? "," : "",
+					      sqlite3_column_type(st, i) == SQLITE_NULL
+						  ? "-"
+						  : (const char *)sqlite3_column_text(st, i));
+		o += (size_t)snprintf(buf + o, len - o, "\n");
+	}
+	sqlite3_finalize(st);
+}
+
+/* a series with an answer without the RRset, a timeout, a version that comes back; another
+ * whose collector wrote a poll late (t goes back); rows split over two ingests */
+static void mixed_history(hist_t *h)
+{
+	int64_t t = h_target(h, "provider", "a", "ns.prova.lab.", "127.0.3.11");
+	int64_t r = h_target(h, "resolver", "unbound", "unbound", "127.0.3.21");
+	int64_t s1 = h_series(h, t, ZONE, 6, 4, "soa");
+	int64_t s2 = h_series(h, t, ZONE, 48, 4, "dnskey");
+	int64_t s3 = h_series(h, r, ZONE, 6, 5, "soa");
+	(void)s2;
+	ldns_rr_list *l1 = ldns_rr_list_new(), *l2 = ldns_rr_list_new();
+	ldns_rr *rr = NULL;
+	ldns_rr_new_frm_str(&rr, ZONE " 300 IN SOA a. b. 1 1 1 1 1", 300, NULL, NULL);
+	ldns_rr_list_push_rr(l1, rr);
+	ldns_rr_new_frm_str(&rr, ZONE " 300 IN SOA a. b. 2 1 1 1 1", 300, NULL, NULL);
+	ldns_rr_list_push_rr(l2, rr);
+	int64_t v1 = h_version(h, ZONE, 6, l1, NULL), v2 = h_version(h, ZONE, 6, l2, NULL);
+	ldns_rr_list_deep_free(l1);
+	ldns_rr_list_deep_free(l2);
+	/* part one */
+	h_obs(h, s1, 1000, 0, 0, 1, v1, 300, 0);
+	h_obs(h, s1, 1001, 0, 0, 1, v1, 200, 0);
+	h_obs(h, s1, 1002, 1, 0, 0, 0, 0, 0); /* timeout */
+	h_obs(h, s3, 1000, 0, 0, 8, v1, 250, 1);
+	h_obs(h, s3, 1002, 0, 0, 8, v1, 248, 1);
+	h_obs(h, s3, 1001, 0, 0, 8, v2, 249, 1); /* written late */
+	h_obs(h, s1, 1003, 0, 5, 1, 0, 0, 0);    /* REFUSED: answered, no RRset */
+}
+
+static void mixed_history_more(hist_t *h)
+{
+	h_obs(h, 1, 1004, 0, 0, 1, 2, 300, 0);
+	h_obs(h, 1, 1005, 0, 0, 1, 2, 310, 0);
+	h_obs(h, 3, 1003, 0, 0, 8, 1, 247, 1);
+	h_obs(h, 3, 1000.5, 0, 0, 8, 2, 240, 1); /* back before the open run */
+	h_obs(h, 1, 1006, 0, 0, 1, 1, 300, 0);   /* v1 comes back */
+	h_obs(h, 1, 1007, 2, 0, 0, 0, 0, 0);
+}
+
+Test(an_ingest, one_pass_runs_match_a_full_rebuild)
+{
+	hist_t h;
+	h_open(&h, cpath, "v1", 1);
+	mixed_history(&h);
+	an_db_t *db;
+	char err[256], got[4096], want[4096];
+	ing_stats_t st;
+	cr_assert_eq(an_db_open(apath, false, 0, &db, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(ing_collector(db, cpath, 0, &st, err, sizeof(err)), OBS_EOK, "%s", err);
+	mixed_history_more(&h);
+	h_close(&h);
+	cr_assert_eq(ing_collector(db, cpath, 1, &st, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(st.observations, 6);
+	runs_text(db, got, sizeof(got));
+	/* the reference: every series rebuilt from nothing, sorted by (t, id) */
+	cr_assert_eq(an_db_exec(db, "DELETE FROM run", err, sizeof(err)), OBS_EOK);
+	for (int64_t s = 1; s <= 3; s++)
+		cr_assert_eq(ing_rebuild_runs(db, s), OBS_EOK);
+	runs_text(db, want, sizeof(want));
+	cr_assert_str_eq(got, want);
+	/* the provider series: v1 x2, REFUSED, v2 x2, v1; the resolver's, its late polls in
+	 * place: v1, v2 x2, v1 x2 (not authoritative: the versions' TTLs are the provider's) */
+	cr_assert_eq(count(db, "SELECT count(*) FROM run WHERE series_id = 1"), 4);
+	cr_assert_eq(count(db, "SELECT count(*) FROM run WHERE series_id = 3"), 3);
+	cr_assert_eq(count(db, "SELECT ttl_max_s * 1000 + ttl_min_s FROM version WHERE id = 1"),
+		     300200);
+	cr_assert_eq(count(db, "SELECT ttl_max_s * 1000 + ttl_min_s FROM version WHERE id = 2"),
+		     310300);
+	cr_assert_eq(count(db, "SELECT last_seen FROM version WHERE id = 1"), 1006000000);
+	cr_assert_eq(count(db, "SELECT first_seen FROM version WHERE id = 2"), 1004000000);
+	an_db_close(db);
+}
+
+/* text of a query's rows (one column), for comparing databases */
+static void rows_text(an_db_t *db, const char *sql, char *buf, size_t len)
+{
+	sqlite3_stmt *st;
+	cr_assert_eq(sqlite3_prepare_v2(an_db_sql(db), sql, -1, &st, NULL), SQLITE_OK, "%s", sql);
+	size_t o = 0;
+	buf[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW && o + 1 < len)
+		o += (size_t)snprintf(buf + o, len - o, "%s\n",
+				      (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+/* A first ingest of more rows than the table holds drops the observation indexes and makes
+ * them again after the copy: same schema, same runs, and a database that checks out. */
+Test(an_ingest, bulk_copy_remakes_the_indexes, .timeout = 120)
+{
+	hist_t h;
+	h_open(&h, cpath, "v1", 1);
+	mixed_history(&h); /* versions 1 and 2, series 1 to 3 */
+	/* 120000 polls of series 1 at 1 s, the version changing every 1000, every 7th lost */
+	h_exec(&h, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < "
+		   "119999) INSERT INTO observation (t, series_id, attempt, transport, status, "
+		   "rtt, rcode, flags, version_id, ttl_s) SELECT (2000 + i) * 1000000, 1, 0, 0, "
+		   "i % 7 = 3, 100, 0, 1, 1 + (i / 1000) % 2, 300 - i % 5 FROM n");
+	h_close(&h);
+	an_db_t *db;
+	char err[256], schema[2048], want_schema[2048];
+	static char got[1 << 16], want[1 << 16];
+	cr_assert_eq(an_db_open(apath, false, 0, &db, err, sizeof(err)), OBS_EOK, "%s", err);
+	static const char *const idx_sql = "SELECT name || ': ' || sql FROM sqlite_master WHERE "
+					   "type = 'index' AND sql IS NOT NULL ORDER BY name";
+	rows_text(db, idx_sql, want_schema, sizeof(want_schema));
+	ing_stats_t st;
+	cr_assert_eq(ing_collector(db, cpath, 0, &st, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(st.observations, 120007);
+	rows_text(db, idx_sql, schema, sizeof(schema));
+	cr_assert_str_eq(schema, want_schema);
+	cr_assert_not_null(strstr(schema, "observation_lame"));
+	rows_text(db, "PRAGMA integrity_check", got, sizeof(got));
+	cr_assert_str_eq(got, "ok\n");
+	runs_text(db, got, sizeof(got));
+	cr_assert_eq(an_db_exec(db, "DELETE FROM run", err, sizeof(err)), OBS_EOK);
+	for (int64_t s = 1; s <= 3; s++)
+		cr_assert_eq(ing_rebuild_runs(db, s), OBS_EOK);
+	runs_text(db, want, sizeof(want));
+	cr_assert_str_eq(got, want);
+	/* v1: 300 down to 296 at the provider, 200 from the early history */
+	cr_assert_eq(count(db, "SELECT ttl_max_s * 1000 + ttl_min_s FROM version WHERE id = 1"),
+		     300200);
 	an_db_close(db);
 }
 
