@@ -133,16 +133,31 @@ static void build(const world_t *w, struct built *b)
 	h_open(&h, b->cpath, "vantage-1", 1);
 	ldns_key *ksk[2] = {h_key(LDNS_ECDSAP256SHA256, true), h_key(LDNS_ECDSAP256SHA256, true)};
 	ldns_key *zsk[2] = {h_key(LDNS_ECDSAP256SHA256, false), h_key(LDNS_ECDSAP256SHA256, false)};
-	ldns_key *zsk2 = h_key(LDNS_ECDSAP256SHA256, false), *twin = NULL;
-	if (w->collide) { /* find another ZSK with the same tag (a few hundred tries) */
-		for (int i = 0; i < 200000 && twin == NULL; i++) {
-			ldns_key *k = h_key(LDNS_ECDSAP256SHA256, false);
-			if (ldns_key_keytag(k) == ldns_key_keytag(zsk2))
+	ldns_key *zsk2 = NULL, *twin = NULL;
+	if (w->collide) {
+		/* two fresh ZSKs with the same tag: a birthday search (about 320 keys expected;
+		 * 6,000 fail with probability e^-270), not a search for one given tag, which failed
+		 * one run in twenty */
+		enum { KEYS = 6000 };
+		static ldns_key *by_tag[65536];
+		ldns_key *made[KEYS];
+		int n = 0;
+		memset(by_tag, 0, sizeof(by_tag));
+		while (n < KEYS && twin == NULL) {
+			ldns_key *k = made[n++] = h_key(LDNS_ECDSAP256SHA256, false);
+			uint16_t t = ldns_key_keytag(k);
+			if (by_tag[t]) {
+				zsk2 = by_tag[t];
 				twin = k;
-			else
-				ldns_key_deep_free(k);
+			}
+			by_tag[t] = k;
 		}
 		cr_assert_not_null(twin, "no key tag collision found");
+		for (int i = 0; i < n; i++)
+			if (made[i] != zsk2 && made[i] != twin)
+				ldns_key_deep_free(made[i]);
+	} else {
+		zsk2 = h_key(LDNS_ECDSAP256SHA256, false);
 	}
 	b->zsk2_tag = ldns_key_keytag(zsk2);
 	b->zsk_a_tag = ldns_key_keytag(zsk[0]);
