@@ -393,13 +393,14 @@ static void flush(eng_t *e)
 	}
 }
 
-static void send_udp(eng_t *e, eng_req_t *r)
+/* now_real and now_mono: the drain pass's clock readings (one pair per pass, not per query) */
+static void send_udp(eng_t *e, eng_req_t *r, obs_usec_t now_real, obs_usec_t now_mono)
 {
 	int v6 = r->target->addr.ss.ss_family == AF_INET6;
 	uint16_t sock = e->batch_sock[v6];
 	e->st.sent++;
 	if (e->socks[sock].fd < 0) {
-		attempt_failed(e, r, ST_NETERR, 0, obs_clock_now(e->clock));
+		attempt_failed(e, r, ST_NETERR, 0, now_real);
 		return;
 	}
 	uint32_t idx = e->free_list[--e->nfree];
@@ -409,8 +410,8 @@ static void send_udp(eng_t *e, eng_req_t *r)
 	s->req = r;
 	s->used = true;
 	s->sock = sock;
-	s->sent_real = obs_clock_now(e->clock);
-	s->sent_mono = obs_mono_now();
+	s->sent_real = now_real;
+	s->sent_mono = now_mono;
 	s->deadline = s->sent_mono + r->timeout;
 	e->st.inflight++;
 	heap_push(e, idx);
@@ -486,7 +487,7 @@ static void drain(eng_t *e)
 		return;
 	e->draining = true;
 	pick_socks(e);
-	obs_usec_t now = obs_mono_now();
+	obs_usec_t now = obs_mono_now(), now_real = obs_clock_now(e->clock);
 	bool progress = true;
 	while (progress && e->nfree > 0 && e->ready_head) {
 		progress = false;
@@ -504,7 +505,7 @@ static void drain(eng_t *e)
 					t->qtail = NULL;
 				t->queued--;
 				e->st.queued--;
-				send_udp(e, r);
+				send_udp(e, r, now_real, now);
 				progress = true;
 			}
 			if (t->qhead)
