@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Passive capture with libpcap: a live interface on the collector's event loop (immediate
- * mode, a BPF filter for port 53 that keeps IP fragments, a snap length that holds whole
+/* Passive capture with libpcap: a live interface on the collector's event loop (TPACKET_V3
+ * blocks, a BPF filter for port 53 that keeps IP fragments, a snap length that holds whole
  * DNSKEY answers, drops recorded per stats window) or a pcap / pcapng file read to its end.
  * Frames go through the decoder (decode.h) to the pairer (passive.h) and the store. */
 #pragma once

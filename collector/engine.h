@@ -19,10 +19,14 @@
 typedef struct eng eng_t;
 typedef struct eng_req eng_req_t;
 
-/* A request's last complete answer: its wire hash and brief (allocated on the first one). */
+/* A request's last complete answer: its wire (ID bytes zeroed), the wire's hash and brief
+ * (allocated on the first one, reallocated when the length changes). An answer whose bytes
+ * equal these (ID aside) reuses hash and brief: neither SHA-256 nor ldns runs again. */
 struct eng_last {
 	uint8_t hash[ANS_HASH_LEN];
 	ans_brief_t brief;
+	size_t len;
+	uint8_t wire[]; /* len bytes */
 };
 
 /* A server (or resolver) address; shared by every request sent to it. Owned by the caller;

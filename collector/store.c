@@ -13,6 +13,9 @@
 
 /* wire hashes remembered; older ones fall back to the UNIQUE index */
 #define STORE_WIRE_MEMO 65536
+/* observation rows inserted by one statement (one VDBE run for many rows) */
+#define STORE_OBS_BATCH 32
+#define STORE_OBS_COLS  14
 
 const char *const store_status_names[ST_COUNT] = {
     "answered", "timeout", "neterr", "truncated", "malformed", "mismatched", "dropped", "unmatched",
@@ -23,6 +26,8 @@ enum {
 	S_BEGIN,
 	S_COMMIT,
 	S_INS_OBS,
+	S_INS_OBS_N,
+	S_MAX_OBS,
 	S_INS_WIRE,
 	S_SEL_WIRE,
 	S_INS_VER,
@@ -49,9 +54,11 @@ enum {
 static const char *const store_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
-    [S_INS_OBS] = "INSERT INTO observation (t, series_id, attempt, transport, status, rtt, "
+    [S_INS_OBS] = "INSERT INTO observation (id, t, series_id, attempt, transport, status, rtt, "
 		  "rcode, flags, ede, outcome, version_id, ttl_s, wire_id) "
-		  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [S_INS_OBS_N] = NULL, /* built by store_open: STORE_OBS_BATCH rows */
+    [S_MAX_OBS] = "SELECT coalesce(max(id), 0) FROM observation",
     [S_INS_WIRE] = "INSERT INTO wire (hash, data) VALUES (?,?) ON CONFLICT (hash) DO NOTHING",
     [S_SEL_WIRE] = "SELECT id FROM wire WHERE hash = ?",
     [S_INS_VER] = "INSERT INTO version (hash, kind, owner, type, rr_count, sig_count, rdata, "
@@ -101,11 +108,25 @@ struct series_state {
 	bool known;
 };
 
+/* An observation row waiting for its batch insert. has_* false: NULL. */
+struct obs_row {
+	int64_t id, t, series_id, rtt, version_id, wire_id;
+	uint32_t ttl;
+	int attempt, transport, status, rcode, flags, outcome;
+	bool has_rtt, has_ans, has_version;
+	char ede[ANS_MAX_EDE * 6 + 1]; /* "" = NULL */
+};
+
 struct obs_store {
 	sqlite3 *db;
 	sqlite3_stmt *st[S_COUNT];
 	bool in_txn;
 	size_t pending;
+	/* observation rows of the open transaction not inserted yet; their ids are assigned here
+	 * (the write lock is held from BEGIN IMMEDIATE, so max(id) + 1 onwards are free) */
+	struct obs_row rows[STORE_OBS_BATCH];
+	size_t rows_n;
+	int64_t next_obs_id;
 	obs_hmap_t versions; /* hash -> id; aux_a ttl max, aux_b ttl min, aux64 last seen */
 	obs_hmap_t wires;    /* hash -> id */
 	struct series_state *series;
@@ -175,6 +196,31 @@ static int check_owner(obs_store_t *s, const char *collector, obs_usec_t now)
 	return ret;
 }
 
+/* INSERT INTO observation ... VALUES (14 ?), ... STORE_OBS_BATCH times */
+static int prepare_obs_batch(obs_store_t *s)
+{
+	const char *one = store_sql[S_INS_OBS];
+	const char *values = strstr(one, "VALUES ");
+	size_t head = (size_t)(values - one) + 7, tuple = strlen(values + 7);
+	size_t len = head + STORE_OBS_BATCH * (tuple + 1);
+	char *sql = malloc(len + 1);
+	if (sql == NULL)
+		return OBS_ENOMEM;
+	memcpy(sql, one, head);
+	size_t off = head;
+	for (size_t i = 0; i < STORE_OBS_BATCH; i++) {
+		if (i > 0)
+			sql[off++] = ',';
+		memcpy(sql + off, values + 7, tuple);
+		off += tuple;
+	}
+	sql[off] = '\0';
+	int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st[S_INS_OBS_N],
+				    NULL);
+	free(sql);
+	return rc == SQLITE_OK ? OBS_EOK : fail(s, "observation batch insert");
+}
+
 int store_open(const char *path, const char *collector, obs_usec_t now, obs_store_t **out,
 	       char *err, size_t errlen)
 {
@@ -200,6 +246,11 @@ int store_open(const char *path, const char *collector, obs_usec_t now, obs_stor
 	    (ret = check_owner(s, collector, now)))
 		goto fail;
 	for (int i = 0; i < S_COUNT; i++) {
+		if (i == S_INS_OBS_N) {
+			if ((ret = prepare_obs_batch(s)) != OBS_EOK)
+				goto fail;
+			continue;
+		}
 		if (store_sql[i] == NULL) {
 			snprintf(s->err, sizeof(s->err), "internal: statement %d has no SQL", i);
 			ret = OBS_ERROR;
@@ -233,13 +284,84 @@ static int step_done(obs_store_t *s, sqlite3_stmt *st, const char *what)
 	return OBS_EOK;
 }
 
+static int select_id(obs_store_t *s, sqlite3_stmt *st, int64_t *id, const char *what);
+
 static int begin(obs_store_t *s)
 {
 	if (s->in_txn)
 		return OBS_EOK;
 	int ret = step_done(s, s->st[S_BEGIN], "begin");
-	if (ret == OBS_EOK)
-		s->in_txn = true;
+	if (ret != OBS_EOK)
+		return ret;
+	s->in_txn = true;
+	int64_t max_id = 0;
+	if ((ret = select_id(s, s->st[S_MAX_OBS], &max_id, "observation ids")) != OBS_EOK) {
+		(void)exec(s, "ROLLBACK");
+		s->in_txn = false;
+		return ret;
+	}
+	s->next_obs_id = max_id + 1;
+	s->rows_n = 0;
+	return OBS_EOK;
+}
+
+/* Bind row r at parameter offset base (0 for the first row). */
+static void bind_obs_row(sqlite3_stmt *st, int base, const struct obs_row *r)
+{
+	sqlite3_bind_int64(st, base + 1, r->id);
+	sqlite3_bind_int64(st, base + 2, r->t);
+	sqlite3_bind_int64(st, base + 3, r->series_id);
+	sqlite3_bind_int(st, base + 4, r->attempt);
+	sqlite3_bind_int(st, base + 5, r->transport);
+	sqlite3_bind_int(st, base + 6, r->status);
+	if (r->has_rtt)
+		sqlite3_bind_int64(st, base + 7, r->rtt);
+	else
+		sqlite3_bind_null(st, base + 7);
+	if (r->has_ans) {
+		sqlite3_bind_int(st, base + 8, r->rcode);
+		sqlite3_bind_int(st, base + 9, r->flags);
+	} else {
+		sqlite3_bind_null(st, base + 8);
+		sqlite3_bind_null(st, base + 9);
+	}
+	if (r->ede[0])
+		sqlite3_bind_text(st, base + 10, r->ede, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, base + 10);
+	if (r->outcome != OUT_NONE)
+		sqlite3_bind_int(st, base + 11, r->outcome);
+	else
+		sqlite3_bind_null(st, base + 11);
+	if (r->has_version) {
+		sqlite3_bind_int64(st, base + 12, r->version_id);
+		sqlite3_bind_int64(st, base + 13, r->ttl);
+	} else {
+		sqlite3_bind_null(st, base + 12);
+		sqlite3_bind_null(st, base + 13);
+	}
+	if (r->wire_id)
+		sqlite3_bind_int64(st, base + 14, r->wire_id);
+	else
+		sqlite3_bind_null(st, base + 14);
+}
+
+/* Insert the buffered observation rows: a full batch in one statement, else one by one. */
+static int flush_obs(obs_store_t *s)
+{
+	int ret = OBS_EOK;
+	if (s->rows_n == STORE_OBS_BATCH) {
+		sqlite3_stmt *st = s->st[S_INS_OBS_N];
+		for (size_t i = 0; i < s->rows_n; i++)
+			bind_obs_row(st, (int)i * STORE_OBS_COLS, &s->rows[i]);
+		ret = step_done(s, st, "observation insert");
+	} else {
+		for (size_t i = 0; i < s->rows_n && ret == OBS_EOK; i++) {
+			bind_obs_row(s->st[S_INS_OBS], 0, &s->rows[i]);
+			ret = step_done(s, s->st[S_INS_OBS], "observation insert");
+		}
+	}
+	s->rows_n = 0;
 	return ret;
 }
 
@@ -261,7 +383,7 @@ int store_commit(obs_store_t *s)
 {
 	if (!s->in_txn)
 		return OBS_EOK;
-	int ret = OBS_EOK;
+	int ret = flush_obs(s);
 	for (size_t i = 0; i < s->dirty_n && ret == OBS_EOK; i++) {
 		struct series_state *ss = &s->series[s->dirty[i]];
 		if (ss->dirty && ss->run_id)
@@ -597,37 +719,35 @@ int store_observe(obs_store_t *s, const store_obs_t *o, int64_t *obs_id)
 	if (has_version && (ret = version_id(s, &a->ver, o->t, &vid)))
 		return ret;
 
-	sqlite3_stmt *st = s->st[S_INS_OBS];
-	sqlite3_bind_int64(st, 1, o->t);
-	sqlite3_bind_int64(st, 2, o->series_id);
-	sqlite3_bind_int(st, 3, (int)o->attempt);
-	sqlite3_bind_int(st, 4, (int)o->transport);
-	sqlite3_bind_int(st, 5, o->status);
-	if (o->rtt >= 0)
-		sqlite3_bind_int64(st, 6, o->rtt);
-	char ede[ANS_MAX_EDE * 6 + 1] = "";
+	if (s->rows_n == STORE_OBS_BATCH && (ret = flush_obs(s)))
+		return ret;
+	struct obs_row *r = &s->rows[s->rows_n++];
+	*r = (struct obs_row){.id = s->next_obs_id++,
+			      .t = o->t,
+			      .series_id = o->series_id,
+			      .attempt = (int)o->attempt,
+			      .transport = (int)o->transport,
+			      .status = o->status,
+			      .rtt = o->rtt,
+			      .has_rtt = o->rtt >= 0,
+			      .outcome = o->outcome,
+			      .wire_id = wid};
 	if (a) {
-		sqlite3_bind_int(st, 7, a->rcode);
-		sqlite3_bind_int(st, 8, a->flags);
+		r->has_ans = true;
+		r->rcode = a->rcode;
+		r->flags = a->flags;
 		size_t off = 0;
 		for (unsigned i = 0; i < a->ede_n; i++)
-			off += (size_t)snprintf(ede + off, sizeof(ede) - off, "%s%u", i ? "," : "",
-						a->ede[i]);
-		if (a->ede_n)
-			sqlite3_bind_text(st, 9, ede, -1, SQLITE_STATIC);
+			off += (size_t)snprintf(r->ede + off, sizeof(r->ede) - off, "%s%u",
+						i ? "," : "", a->ede[i]);
 	}
-	if (o->outcome != OUT_NONE)
-		sqlite3_bind_int(st, 10, o->outcome);
 	if (vid) {
-		sqlite3_bind_int64(st, 11, vid);
-		sqlite3_bind_int64(st, 12, a->ver.ttl);
+		r->has_version = true;
+		r->version_id = vid;
+		r->ttl = a->ver.ttl;
 	}
-	if (wid)
-		sqlite3_bind_int64(st, 13, wid);
-	if ((ret = step_done(s, st, "observation insert")))
-		return ret;
 	if (obs_id)
-		*obs_id = sqlite3_last_insert_rowid(s->db);
+		*obs_id = r->id;
 	s->pending++;
 	/* only complete answers speak about what was served; TC=1 answers do not (C3) */
 	if (o->status == ST_ANSWERED)
@@ -687,6 +807,12 @@ int store_set_outcome(obs_store_t *s, int64_t obs_id, enum store_outcome outcome
 	int ret = begin(s);
 	if (ret)
 		return ret;
+	for (size_t i = 0; i < s->rows_n; i++) {
+		if (s->rows[i].id == obs_id) { /* not inserted yet */
+			s->rows[i].outcome = outcome;
+			return OBS_EOK;
+		}
+	}
 	sqlite3_stmt *st = s->st[S_SET_OUTCOME];
 	sqlite3_bind_int64(st, 1, obs_id);
 	sqlite3_bind_int(st, 2, outcome);

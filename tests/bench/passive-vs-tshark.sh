@@ -15,6 +15,10 @@ cleanup() {
 }
 trap cleanup EXIT
 COPIES=${BENCH_COPIES:-300}
+LIVE_RUNS=${BENCH_LIVE_RUNS:-3}
+now() { date +%s.%N; }
+median() { sort -g | sed -n 2p; }
+if [ -z "${BENCH_LIVE_ONLY:-}" ]; then
 files=()
 for i in $(seq 1 "$COPIES"); do files+=(tests/fixtures/pcap/lab.pcap); done
 mergecap -a -w "$T/big.pcap" "${files[@]}"
@@ -26,8 +30,6 @@ zones:
     parent-servers: [127.0.2.1]
     providers: { x: { ns: [ns.provx.lab.] } }
 C
-now() { date +%s.%N; }
-median() { sort -g | sed -n 2p; }
 declare -a ours theirs
 for i in 1 2 3; do
 	rm -f "$T"/p.db*
@@ -43,6 +45,7 @@ O=$(printf '%s\n' "${ours[@]}" | median)
 S=$(printf '%s\n' "${theirs[@]}" | median)
 awk -v f="$frames" -v o="$O" -v s="$S" 'BEGIN {
 	printf "offline: %d frames; obs-collector -r %.0f frames/s (decoded, paired, stored), tshark %.0f frames/s; ratio %.2f (goal >= 2)\n", f, f / o, f / s, s / o }'
+fi
 
 # live: dnsperf at 20,000 q/s to NSD on 127.0.2.5 (port 53: the capture filter), captured on lo
 mkdir -p "$T"/{keys,zones,run}
@@ -65,18 +68,22 @@ zones:
     providers: { x: { ns: [ns.example.lab.] } }
     ns-addresses: { ns.example.lab.: [127.0.2.5] }
 C
-bin/obs-collector run -c "$T/l.yaml" -i lo -q &
-CP=$!
-wait_until 10 bash -c "[ \"\$(sqlite3 $T/l.db 'SELECT count(*) FROM capture' 2>/dev/null)\" = 1 ]"
 printf 'www.example.lab A\nexample.lab DNSKEY\n' >"$T/q"
-dnsperf -s 127.0.2.5 -d "$T/q" -Q 20000 -l 10 -c 4 >"$T/dp.log" 2>&1
-answered=$(awk '/Queries completed:/ {print $3}' "$T/dp.log")
-wait_until 20 bash -c "[ \$(sqlite3 $T/l.db 'SELECT count(*) FROM observation WHERE status = 0' 2>/dev/null || echo 0) -ge ${answered:-0} ]"
-kill -TERM $CP
-wait $CP
-sent=$(awk '/Queries sent:/ {print $3}' "$T/dp.log")
-done_=$(awk '/Queries completed:/ {print $3}' "$T/dp.log")
-awk -v s="$sent" -v c="$done_" -v r="$(sqlite3 "$T/l.db" "SELECT coalesce(sum(received), 0) FROM capture_stats")" \
-	-v d="$(sqlite3 "$T/l.db" "SELECT coalesce(sum(dropped + ifdropped), 0) FROM capture_stats")" \
-	-v p="$(sqlite3 "$T/l.db" "SELECT count(*) FROM observation o JOIN series s ON s.id = o.series_id JOIN target t ON t.id = s.target_id WHERE t.kind = 'passive' AND o.status = 0")" \
-	'BEGIN { printf "live: dnsperf sent %d queries in 10 s (20,000/s), %d answered; capture received %d packets, dropped %d (goal 0), stored %d answered pairs\n", s, c, r, d, p }'
+# LIVE_RUNS captures (BENCH_LIVE_RUNS, default 3), each with a fresh database
+for i in $(seq 1 "$LIVE_RUNS"); do
+	rm -f "$T"/l.db*
+	bin/obs-collector run -c "$T/l.yaml" -i lo -q &
+	CP=$!
+	wait_until 10 bash -c "[ \"\$(sqlite3 $T/l.db 'SELECT count(*) FROM capture' 2>/dev/null)\" = 1 ]"
+	dnsperf -s 127.0.2.5 -d "$T/q" -Q 20000 -l 10 -c 4 >"$T/dp.log" 2>&1
+	answered=$(awk '/Queries completed:/ {print $3}' "$T/dp.log")
+	wait_until 20 bash -c "[ \$(sqlite3 $T/l.db 'SELECT count(*) FROM observation WHERE status = 0' 2>/dev/null || echo 0) -ge ${answered:-0} ]"
+	kill -TERM $CP
+	wait $CP
+	sent=$(awk '/Queries sent:/ {print $3}' "$T/dp.log")
+	done_=$(awk '/Queries completed:/ {print $3}' "$T/dp.log")
+	awk -v i="$i" -v s="$sent" -v c="$done_" -v r="$(sqlite3 "$T/l.db" "SELECT coalesce(sum(received), 0) FROM capture_stats")" \
+		-v d="$(sqlite3 "$T/l.db" "SELECT coalesce(sum(dropped + ifdropped), 0) FROM capture_stats")" \
+		-v p="$(sqlite3 "$T/l.db" "SELECT count(*) FROM observation o JOIN series s ON s.id = o.series_id JOIN target t ON t.id = s.target_id WHERE t.kind = 'passive' AND o.status = 0")" \
+		'BEGIN { printf "live run %d: dnsperf sent %d queries in 10 s (20,000/s), %d answered; capture received %d packets, dropped %d (goal 0), stored %d answered pairs\n", i, s, c, r, d, p }'
+done

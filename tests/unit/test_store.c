@@ -218,3 +218,63 @@ Test(store, upgrades_a_version_1_database_keeping_its_rows)
 	cr_assert_eq(qint("SELECT first_seen FROM target WHERE id = 7"), 5, "rows and ids kept");
 	cr_assert_eq(qint("SELECT count(*) FROM target"), 2);
 }
+
+/* Observation rows are inserted in batches: the ids handed out must be the rows' ids, in
+ * order and across commits and restarts, and an outcome set before or after its row reached
+ * the database must land on that row. */
+Test(store, batched_observations_keep_their_ids_and_outcomes)
+{
+	obs_store_t *s;
+	char err[256];
+	int64_t tg, se, ids[100];
+	ans_summary_t v1 = version(1, 5);
+	cr_assert_eq(store_open(path, "b", 1, &s, err, sizeof(err)), OBS_EOK);
+	store_target(s, "resolver", "example.lab.", "u", "u", "127.0.0.21", NULL, 1, &tg);
+	store_series(s, tg, "example.lab.", 48, 5, "dnskey", &se);
+	for (int i = 0; i < 100; i++) {
+		store_obs_t o = {.series_id = se,
+				 .t = 1000 + i,
+				 .status = i % 7 == 3 ? ST_TIMEOUT : ST_ANSWERED,
+				 .rtt = i % 7 == 3 ? -1 : i,
+				 .ans = i % 7 == 3 ? NULL : &v1};
+		cr_assert_eq(store_observe(s, &o, &ids[i]), OBS_EOK);
+		if (i == 49)
+			cr_assert_eq(store_commit(s), OBS_EOK);
+	}
+	/* 0 and 40 are in the database already, 99 is still buffered */
+	cr_assert_eq(store_set_outcome(s, ids[0], OUT_SECURE), OBS_EOK);
+	cr_assert_eq(store_set_outcome(s, ids[40], OUT_BOGUS), OBS_EOK);
+	cr_assert_eq(store_set_outcome(s, ids[99], OUT_LOST), OBS_EOK);
+	store_close(s);
+	cr_assert_eq(qint("SELECT count(*) FROM observation"), 100);
+	for (int i = 0; i < 100; i++) {
+		char sql[160];
+		snprintf(sql, sizeof(sql), "SELECT t FROM observation WHERE id = %lld",
+			 (long long)ids[i]);
+		cr_assert_eq(qint(sql), 1000 + i, "row %d", i);
+		snprintf(sql, sizeof(sql),
+			 "SELECT coalesce(rtt, -1) FROM observation WHERE id = %lld",
+			 (long long)ids[i]);
+		cr_assert_eq(qint(sql), i % 7 == 3 ? -1 : i, "row %d", i);
+	}
+	cr_assert_eq(qint("SELECT count(*) FROM observation WHERE version_id IS NULL"), 14);
+	cr_assert_eq(qint("SELECT count(*) FROM observation WHERE outcome IS NOT NULL"), 3);
+	char sql[160];
+	snprintf(sql, sizeof(sql), "SELECT outcome FROM observation WHERE id = %lld",
+		 (long long)ids[99]);
+	cr_assert_eq(qint(sql), OUT_LOST);
+	snprintf(sql, sizeof(sql), "SELECT outcome FROM observation WHERE id = %lld",
+		 (long long)ids[40]);
+	cr_assert_eq(qint(sql), OUT_BOGUS);
+	/* a restart continues after the last id */
+	cr_assert_eq(store_open(path, "b", 2, &s, err, sizeof(err)), OBS_EOK);
+	store_series(s, tg, "example.lab.", 48, 5, "dnskey", &se);
+	int64_t next;
+	store_obs_t o = {.series_id = se, .t = 5000, .status = ST_TIMEOUT, .rtt = -1};
+	cr_assert_eq(store_observe(s, &o, &next), OBS_EOK);
+	cr_assert_eq(next, ids[99] + 1);
+	store_close(s);
+	cr_assert_eq(qint("SELECT max(id) FROM observation"), next);
+	cr_assert_eq(qint("SELECT count(*) FROM run"), 1);
+	cr_assert_eq(qint("SELECT count FROM run"), 86);
+}
