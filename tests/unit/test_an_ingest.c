@@ -191,6 +191,20 @@ static void runs_text(an_db_t *db, char *buf, size_t len)
 	sqlite3_finalize(st);
 }
 
+/* The runs ingest built equal the reference: every series (1..series) rebuilt from nothing,
+ * its polls sorted by (t, id). */
+static void runs_match_rebuild(an_db_t *db, int64_t series)
+{
+	static char got[1 << 16], want[1 << 16];
+	char err[256];
+	runs_text(db, got, sizeof(got));
+	cr_assert_eq(an_db_exec(db, "DELETE FROM run", err, sizeof(err)), OBS_EOK);
+	for (int64_t s = 1; s <= series; s++)
+		cr_assert_eq(ing_rebuild_runs(db, s), OBS_EOK);
+	runs_text(db, want, sizeof(want));
+	cr_assert_str_eq(got, want);
+}
+
 /* a series with an answer without the RRset, a timeout, a version that comes back; another
  * whose collector wrote a poll late (t goes back); rows split over two ingests */
 static void mixed_history(hist_t *h)
@@ -236,7 +250,7 @@ Test(an_ingest, one_pass_runs_match_a_full_rebuild)
 	h_open(&h, cpath, "v1", 1);
 	mixed_history(&h);
 	an_db_t *db;
-	char err[256], got[4096], want[4096];
+	char err[256];
 	ing_stats_t st;
 	cr_assert_eq(an_db_open(apath, false, 0, &db, err, sizeof(err)), OBS_EOK, "%s", err);
 	cr_assert_eq(ing_collector(db, cpath, 0, &st, err, sizeof(err)), OBS_EOK, "%s", err);
@@ -244,13 +258,7 @@ Test(an_ingest, one_pass_runs_match_a_full_rebuild)
 	h_close(&h);
 	cr_assert_eq(ing_collector(db, cpath, 1, &st, err, sizeof(err)), OBS_EOK, "%s", err);
 	cr_assert_eq(st.observations, 6);
-	runs_text(db, got, sizeof(got));
-	/* the reference: every series rebuilt from nothing, sorted by (t, id) */
-	cr_assert_eq(an_db_exec(db, "DELETE FROM run", err, sizeof(err)), OBS_EOK);
-	for (int64_t s = 1; s <= 3; s++)
-		cr_assert_eq(ing_rebuild_runs(db, s), OBS_EOK);
-	runs_text(db, want, sizeof(want));
-	cr_assert_str_eq(got, want);
+	runs_match_rebuild(db, 3);
 	/* the provider series: v1 x2, REFUSED, v2 x2, v1; the resolver's, its late polls in
 	 * place: v1, v2 x2, v1 x2 (not authoritative: the versions' TTLs are the provider's) */
 	cr_assert_eq(count(db, "SELECT count(*) FROM run WHERE series_id = 1"), 4);
@@ -292,7 +300,7 @@ Test(an_ingest, bulk_copy_remakes_the_indexes, .timeout = 120)
 	h_close(&h);
 	an_db_t *db;
 	char err[256], schema[2048], want_schema[2048];
-	static char got[1 << 16], want[1 << 16];
+	static char got[1 << 16];
 	cr_assert_eq(an_db_open(apath, false, 0, &db, err, sizeof(err)), OBS_EOK, "%s", err);
 	static const char *const idx_sql = "SELECT name || ': ' || sql FROM sqlite_master WHERE "
 					   "type = 'index' AND sql IS NOT NULL ORDER BY name";
@@ -305,12 +313,7 @@ Test(an_ingest, bulk_copy_remakes_the_indexes, .timeout = 120)
 	cr_assert_not_null(strstr(schema, "observation_lame"));
 	rows_text(db, "PRAGMA integrity_check", got, sizeof(got));
 	cr_assert_str_eq(got, "ok\n");
-	runs_text(db, got, sizeof(got));
-	cr_assert_eq(an_db_exec(db, "DELETE FROM run", err, sizeof(err)), OBS_EOK);
-	for (int64_t s = 1; s <= 3; s++)
-		cr_assert_eq(ing_rebuild_runs(db, s), OBS_EOK);
-	runs_text(db, want, sizeof(want));
-	cr_assert_str_eq(got, want);
+	runs_match_rebuild(db, 3);
 	/* v1: 300 down to 296 at the provider, 200 from the early history */
 	cr_assert_eq(count(db, "SELECT ttl_max_s * 1000 + ttl_min_s FROM version WHERE id = 1"),
 		     300200);
