@@ -29,19 +29,29 @@ const det_entry_t det_catalogue[] = {
     {"R-1a", SEV_CRITICAL, "every server of the parent's NS set is lame"},
     {"R-2", SEV_INFO, "parent and provider NS sets differ (WARN after 10 minutes)"},
     {"R-3", SEV_WARN, "providers serve different content for a canary"},
+    {"R-4", SEV_WARN, "a DNSKEY response exceeds 1232 bytes, or a truncated one's TCP retry fails"},
     {"T-1", SEV_WARN, "a resolver answer TTL exceeds the authoritative TTL"},
     {"T-2x", SEV_WARN, "a resolver serves a version past its fetch + TTL without refetching"},
     {"T-2s", SEV_INFO, "a resolver serves a stale version (EDE 3/19) past its fetch + TTL"},
     {"T-4", SEV_WARN, "a served TTL extends past the signature expiration"},
     {"T-5", SEV_WARN, "TTL inconsistency (iii: TTL above original TTL; iv, v: INFO)"},
+    {"N-1", SEV_WARN, "the NSEC/NSEC3 TTL of a negative answer is not min(SOA.MINIMUM, SOA TTL)"},
     {"C-1", SEV_WARN, "CDS and CDNSKEY differ at one server"},
     {"C-2", SEV_WARN, "CDS or CDNSKEY differs across the delegation's servers"},
+    {"C-3", SEV_ERROR, "CDS/CDNSKEY, if applied as the DS set, would break a DNSKEY RRset"},
+    {"C-4", SEV_WARN, "CDS/CDNSKEY does not validate through the current chain"},
     {"C-5", SEV_ERROR, "CDS/CDNSKEY DELETE misused"},
     {"C-6", SEV_WARN, "CSYNC differs across servers"},
+    {"C-7", SEV_ERROR, "an apex NS set, if the parent adopted it, would break the delegation"},
+    {"C-8", SEV_INFO, "signalling records stale (WARN: an old CDS differs from the DS)"},
     {"A-1", SEV_WARN, "providers sign with different algorithm sets"},
     {"A-2", SEV_WARN, "a DS algorithm has no DNSKEY of that algorithm at a provider"},
+    {"A-3", SEV_WARN, "a DNSKEY algorithm has no RRSIG on an RRset (STRICT validators)"},
+    {"A-5", SEV_INFO, "a vantage does not support the zone's algorithm or digest"},
     {"O-1", SEV_INFO, "vantage broken during the healthy baseline (excluded)"},
+    {"O-2", SEV_INFO, "vantage clock skew (EDE 7/8 while served signatures are valid)"},
     {"O-3", SEV_INFO, "vantage does not validate"},
+    {"O-4", SEV_WARN, "a vantage returns a version no observed server served (coverage gap)"},
 };
 const size_t det_catalogue_n = sizeof(det_catalogue) / sizeof(det_catalogue[0]);
 
@@ -218,10 +228,19 @@ static const struct {
 	const char *name;
 	det_fn fn;
 } state_detectors[] = {
-    {"chain (V-1, V-5, A-2)", det_v_chain}, {"signatures (V-2, V-3, V-4, T-4)", det_v_sigs},
-    {"lameness (R-1)", det_r_lame},         {"NS sets (R-2)", det_r_nsdiff},
-    {"content (R-3)", det_r_content},       {"signalling (C-1, C-2, C-5, C-6)", det_c_signal},
-    {"algorithms (A-1)", det_a_sets},       {"TTLs (T-5 iv)", det_t_state},
+    {"chain (V-1, V-5, A-2)", det_v_chain},
+    {"signatures (V-2, V-3, V-4, T-4)", det_v_sigs},
+    {"lameness (R-1)", det_r_lame},
+    {"NS sets (R-2)", det_r_nsdiff},
+    {"content (R-3)", det_r_content},
+    {"signalling (C-1, C-2, C-5, C-6)", det_c_signal},
+    {"algorithms (A-1)", det_a_sets},
+    {"TTLs (T-5 iv)", det_t_state},
+    {"negative TTL (N-1)", det_t_neg},
+    {"response size (R-4)", det_r_size},
+    {"what-if (C-3, C-4, C-7)", det_c_whatif},
+    {"stale signalling (C-8)", det_c_stale},
+    {"STRICT algorithms (A-3)", det_a_strict},
 };
 
 /* ---- driver ---- */
@@ -327,7 +346,12 @@ int det_run(an_db_t *db, const char *zone, obs_usec_t at, const det_opts_t *opts
 		goto done;
 	if ((ret = fetch_run(db, zone, at, NULL, det_o_fetch, NULL, &d)))
 		goto done;
+	if ((ret = det_r_truncated(&d)))
+		goto done;
 	if ((ret = og_run(db, zone, at, opts ? opts->baseline : 0, NULL, det_o_vantage, &d)))
+		goto done;
+	if ((ret = d.err) || (ret = det_a_vantage(&d)) || (ret = det_o_skew(&d)) ||
+	    (ret = det_o_coverage(&d)))
 		goto done;
 	ret = d.err;
 	for (size_t i = 0; i < d.mn && ret == OBS_EOK; i++) {
@@ -345,6 +369,7 @@ done:
 	free(d.s);
 	free(d.t);
 	free(d.m);
+	free(d.novalid);
 	free(ev);
 	vers_cache_free(d.vc);
 	nsr_free(d.nsr);

@@ -324,3 +324,58 @@ uint32_t det_algs_of(const vers_t *v)
 	}
 	return m;
 }
+
+bool det_vantage_excluded(const struct det_ctx *d, const char *vantage)
+{
+	for (size_t i = 0; i < d->novalid_n; i++) {
+		if (strcmp(d->novalid[i], vantage) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool det_ds_served_at(const struct det_ctx *d, obs_usec_t t)
+{
+	for (size_t i = 0; i < d->sn; i++) {
+		const struct ser *s = &d->s[i];
+		if (!d->t[s->tgt].parent || strcmp(s->role, "ds") != 0)
+			continue;
+		for (size_t k = 0; k < s->n; k++) {
+			const struct run *r = &s->runs[k];
+			if (r->first > t || (r->next != INT64_MAX && r->next <= t) || r->vid <= 0)
+				continue;
+			const vers_t *v = vers_get(d->vc, r->vid);
+			if (v && v->kind == VK_ANSWER)
+				return true;
+		}
+	}
+	return false;
+}
+
+bool det_ede_has(const char *ede, int code)
+{
+	while (ede && *ede) {
+		char *end;
+		long c = strtol(ede, &end, 10);
+		if (end == ede)
+			return false;
+		if (c == code)
+			return true;
+		ede = *end == ',' ? end + 1 : end;
+	}
+	return false;
+}
+
+uint32_t det_key_algs(const vers_t *K)
+{
+	uint32_t m = 0;
+	size_t pos = 0, len;
+	const uint8_t *it;
+	while (K && vers_next(K->rdata, K->rdata_len, &pos, &it, &len, NULL)) {
+		key_info_t ki;
+		if (keys_parse(it, len, &ki) == OBS_EOK && (ki.flags & KEY_F_ZONE) &&
+		    !(ki.flags & KEY_F_REVOKE) && ki.alg < 32)
+			m |= 1u << ki.alg;
+	}
+	return m;
+}

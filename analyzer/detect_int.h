@@ -68,6 +68,8 @@ struct det_ctx {
 	size_t pn;
 	struct merged *m;
 	size_t mn, mcap;
+	char (*novalid)[160]; /* vantages og_run found non-validating (O-3) or broken (O-1) */
+	size_t novalid_n;
 	int err;
 };
 
@@ -149,10 +151,29 @@ void det_r_content(struct det_ctx *d, obs_usec_t t);
 void det_c_signal(struct det_ctx *d, obs_usec_t t);
 void det_a_sets(struct det_ctx *d, obs_usec_t t);
 void det_t_state(struct det_ctx *d, obs_usec_t t);
+void det_t_neg(struct det_ctx *d, obs_usec_t t);
+void det_r_size(struct det_ctx *d, obs_usec_t t);
+void det_c_whatif(struct det_ctx *d, obs_usec_t t);
+void det_c_stale(struct det_ctx *d, obs_usec_t t);
+void det_a_strict(struct det_ctx *d, obs_usec_t t);
 
 /* history detectors, once per run over the loaded histories or the database */
 void det_t_history(struct det_ctx *d);
 int det_t_resolver(struct det_ctx *d);
+int det_r_truncated(struct det_ctx *d);
+/* after og_run (they use d->novalid) and after the state detectors (O-2 reads the findings) */
+int det_a_vantage(struct det_ctx *d);
+int det_o_skew(struct det_ctx *d);
+int det_o_coverage(struct det_ctx *d);
+
+/* Is the vantage ("collector/resolver") one og_run excluded (O-1 or O-3)? */
+bool det_vantage_excluded(const struct det_ctx *d, const char *vantage);
+/* Does the parent serve a DS RRset (an answer, not a denial) at t? */
+bool det_ds_served_at(const struct det_ctx *d, obs_usec_t t);
+/* Is EDE code `code` among the comma-separated codes of ede (NULL: none)? */
+bool det_ede_has(const char *ede, int code);
+/* the zone key algorithms of a DNSKEY version as a bit mask (bit a for a < 32) */
+uint32_t det_key_algs(const vers_t *K);
 
 /* callbacks of fetch_run() and og_run() (arg: the det_ctx) */
 void det_o_fetch(void *arg, const fetch_resolver_t *r);

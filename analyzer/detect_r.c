@@ -103,3 +103,95 @@ void det_r_content(struct det_ctx *d, obs_usec_t t)
 		}
 	}
 }
+
+#define R4_LIMIT 1232 /* the DNS flag day 2020 EDNS buffer size */
+
+/* The size of a DO=1 response carrying DNSKEY version K with its RRSIGs: header, question,
+ * each record with a compressed owner (2 + type, class, TTL, length = 12 bytes before RDATA)
+ * and the OPT record (11 bytes). A lower bound: servers may add more. */
+static size_t dnskey_response_size(const vers_t *K)
+{
+	size_t n = 12 + strlen(K->owner) + 1 + 4 + 11;
+	if (strcmp(K->owner, ".") == 0)
+		n -= 1;
+	size_t pos = 0, len;
+	const uint8_t *it;
+	while (vers_next(K->rdata, K->rdata_len, &pos, &it, &len, NULL))
+		n += 12 + len;
+	pos = 0;
+	while (vers_next(K->rrsig, K->rrsig_len, &pos, &it, &len, NULL))
+		n += 12 + len;
+	return n;
+}
+
+/* R-4 (size): a DNSKEY response of an NS-reachable provider above 1232 bytes */
+void det_r_size(struct det_ctx *d, obs_usec_t t)
+{
+	item_t k[DET_MAXI];
+	size_t kn =
+	    det_distinct(k, det_reachable(d, t, k, det_served(d, "dnskey", "", k, DET_MAXI)));
+	for (size_t i = 0; i < kn; i++) {
+		if (k[i].v == NULL || k[i].v->kind != VK_ANSWER)
+			continue;
+		size_t sz = dnskey_response_size(k[i].v);
+		if (sz <= R4_LIMIT)
+			continue;
+		const char *p = d->t[k[i].s->tgt].origin;
+		int64_t vid[1] = {k[i].v->id};
+		obs_usec_t lo, hi;
+		det_window(d, t, &k[i], NULL, &lo, &hi);
+		det_emit(d, "R-4", SEV_WARN, p, NULL, NULL, lo, hi, vid, 1, &k[i].r->fobs, 1,
+			 "provider %s's DNSKEY response (version %lld, %zu keys, %zu signatures) "
+			 "takes at least %zu bytes, above %d: truncated over UDP on paths with "
+			 "the recommended EDNS buffer size",
+			 p, (long long)k[i].v->id, vers_count(k[i].v->rdata, k[i].v->rdata_len),
+			 vers_count(k[i].v->rrsig, k[i].v->rrsig_len), sz, R4_LIMIT);
+	}
+}
+
+/* R-4 (TC): a truncated UDP DNSKEY answer (status 3) whose TCP retry failed or never came, at a
+ * provider server while the provider is NS-reachable */
+int det_r_truncated(struct det_ctx *d)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(
+		an_db_sql(d->db),
+		"SELECT tg.origin, tg.address, o.t, o.id, (SELECT o2.status FROM observation o2 "
+		"WHERE o2.series_id = o.series_id AND o2.transport = 1 AND o2.t >= o.t AND o2.t < "
+		"o.t + "
+		"10000000 AND o2.id <> o.id ORDER BY o2.t, o2.id LIMIT 1), (SELECT o2.id FROM "
+		"observation o2 WHERE "
+		"o2.series_id = o.series_id AND o2.transport = 1 AND o2.t >= o.t AND o2.t < o.t + "
+		"10000000 "
+		"AND o2.id <> o.id ORDER BY o2.t, o2.id LIMIT 1), (SELECT min(o3.t) FROM "
+		"observation o3 WHERE "
+		"o3.series_id = o.series_id AND o3.t > o.t AND o3.status = 0) FROM observation o "
+		"JOIN series s ON s.id = o.series_id JOIN target tg ON tg.id = s.target_id WHERE "
+		"tg.kind = 'provider' AND tg.zone = ? AND s.role = 'dnskey' AND o.status = 3 AND "
+		"o.t <= ? ORDER BY o.t",
+		-1, &st, NULL) != SQLITE_OK)
+		return OBS_ESQL;
+	sqlite3_bind_text(st, 1, d->zone, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, d->at);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *prov = (const char *)sqlite3_column_text(st, 0);
+		const char *addr = (const char *)sqlite3_column_text(st, 1);
+		obs_usec_t t = sqlite3_column_int64(st, 2);
+		bool tcp_ok =
+		    sqlite3_column_type(st, 4) != SQLITE_NULL && sqlite3_column_int(st, 4) == 0;
+		if (tcp_ok || !det_reach(d, prov, t, NULL, NULL))
+			continue;
+		int64_t o[2] = {sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 5)};
+		obs_usec_t hi = sqlite3_column_type(st, 6) == SQLITE_NULL
+				    ? INT64_MAX
+				    : sqlite3_column_int64(st, 6);
+		det_emit(
+		    d, "R-4", SEV_WARN, prov, addr, NULL, t, hi, NULL, 0, o, 2,
+		    "server %s of provider %s truncated its DNSKEY answer over UDP and the TCP "
+		    "retry %s",
+		    addr, prov,
+		    sqlite3_column_type(st, 4) == SQLITE_NULL ? "never came" : "failed");
+	}
+	sqlite3_finalize(st);
+	return OBS_EOK;
+}

@@ -107,3 +107,80 @@ int det_t_resolver(struct det_ctx *d)
 	sqlite3_finalize(st);
 	return OBS_EOK;
 }
+
+/* the SOA.MINIMUM of the SOA record in negative proof v, and the SOA's signed TTL (the Original
+ * TTL of its RRSIG; 0 when unsigned). Returns false when the proof holds no SOA. */
+static bool neg_soa(const vers_t *v, uint32_t *minimum, uint32_t *soa_ttl)
+{
+	size_t pos = 0, len;
+	const uint8_t *it;
+	bool found = false;
+	*soa_ttl = 0;
+	while (!found && vers_next(v->rdata, v->rdata_len, &pos, &it, &len, NULL)) {
+		ldns_rr *rr = NULL;
+		size_t p = 0;
+		if (ldns_wire2rr(&rr, it, len, &p, LDNS_SECTION_AUTHORITY) != LDNS_STATUS_OK)
+			continue;
+		const ldns_rdf *m =
+		    ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA ? ldns_rr_rdf(rr, 6) : NULL;
+		if (m && ldns_rdf_size(m) == 4) {
+			*minimum = ldns_rdf2native_int32(m);
+			found = true;
+		}
+		ldns_rr_free(rr);
+	}
+	pos = 0;
+	while (vers_next(v->rrsig, v->rrsig_len, &pos, &it, &len, NULL)) {
+		const uint8_t *rd;
+		size_t rl;
+		sig_info_t si;
+		if (sigv_rdata(v, it, len, &rd, &rl) == OBS_EOK &&
+		    sigv_info(rd, rl, &si) == OBS_EOK && si.covered == LDNS_RR_TYPE_SOA)
+			*soa_ttl = si.orig_ttl;
+	}
+	return found;
+}
+
+/* N-1: the NSEC/NSEC3 TTL of a negative answer must be min(SOA.MINIMUM, SOA TTL) (RFC 9077).
+ * The NSEC/NSEC3 TTL is read from the Original TTL of its RRSIG (the collector keeps the proof's
+ * records with TTL 0), the SOA TTL likewise; the served negative TTL (min(SOA TTL, MINIMUM) as
+ * served) stands in when the SOA is unsigned. */
+void det_t_neg(struct det_ctx *d, obs_usec_t t)
+{
+	item_t x[DET_MAXI];
+	size_t xn = det_distinct(x, det_reachable(d, t, x, det_served(d, "nx", "", x, DET_MAXI)));
+	for (size_t i = 0; i < xn; i++) {
+		const vers_t *v = x[i].v;
+		if (v == NULL || (v->kind != VK_NXDOMAIN && v->kind != VK_NODATA))
+			continue;
+		uint32_t minimum = 0, soa_ttl = 0;
+		if (!neg_soa(v, &minimum, &soa_ttl))
+			continue;
+		int64_t neg = soa_ttl ? (soa_ttl < minimum ? soa_ttl : minimum) : x[i].r->ttl;
+		if (neg < 0)
+			continue;
+		size_t pos = 0, len;
+		const uint8_t *it;
+		while (vers_next(v->rrsig, v->rrsig_len, &pos, &it, &len, NULL)) {
+			const uint8_t *rd;
+			size_t rl;
+			sig_info_t si;
+			if (sigv_rdata(v, it, len, &rd, &rl) || sigv_info(rd, rl, &si) ||
+			    (si.covered != LDNS_RR_TYPE_NSEC && si.covered != LDNS_RR_TYPE_NSEC3) ||
+			    (int64_t)si.orig_ttl == neg)
+				continue;
+			const struct tgt *g = &d->t[x[i].s->tgt];
+			int64_t vid[1] = {v->id};
+			obs_usec_t lo, hi;
+			det_window(d, t, &x[i], NULL, &lo, &hi);
+			det_emit(
+			    d, "N-1", SEV_WARN, g->origin, NULL, NULL, lo, hi, vid, 1,
+			    &x[i].r->fobs, 1,
+			    "provider %s's negative answer for %s (version %lld): %s TTL %u s, "
+			    "not min(SOA.MINIMUM %u, SOA TTL) = %lld s (RFC 9077)",
+			    g->origin, x[i].s->qname, (long long)v->id,
+			    si.covered == LDNS_RR_TYPE_NSEC ? "NSEC" : "NSEC3", si.orig_ttl,
+			    minimum, (long long)neg);
+		}
+	}
+}

@@ -195,6 +195,22 @@ void det_v_sigs(struct det_ctx *d, obs_usec_t t)
 						    "%lld): no key for its signatures%s",
 						    d->prov[p], (long long)K->id, X->owner, ts, q,
 						    (long long)X->id, why);
+					} else if (!same && j == J_CRYPTO) {
+						/* K has a key of the signature's tag and algorithm,
+						 * but not the one that made it (a key-tag
+						 * collision, or corrupted material): bogus for a
+						 * resolver holding
+						 * K */
+						det_emit(
+						    d, "V-4", sev, q, NULL, NULL, lo, hi, v, 2, o,
+						    2,
+						    "provider %s's DNSKEY RRset (version %lld) has "
+						    "a "
+						    "key of the tag and algorithm of %s %s from "
+						    "provider %s (version %lld) but its signatures "
+						    "fail verification with it%s",
+						    d->prov[p], (long long)K->id, X->owner, ts, q,
+						    (long long)X->id, why);
 					} else if (same && j != J_OK) {
 						det_emit(d,
 							 j == J_CRYPTO    ? "V-4"
