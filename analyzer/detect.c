@@ -47,6 +47,7 @@ const det_entry_t det_catalogue[] = {
     {"A-1", SEV_WARN, "providers sign with different algorithm sets"},
     {"A-2", SEV_WARN, "a DS algorithm has no DNSKEY of that algorithm at a provider"},
     {"A-3", SEV_WARN, "a DNSKEY algorithm has no RRSIG on an RRset (STRICT validators)"},
+    {"A-4", SEV_WARN, "an algorithm rollover step taken before the previous one propagated"},
     {"A-5", SEV_INFO, "a vantage does not support the zone's algorithm or digest"},
     {"O-1", SEV_INFO, "vantage broken during the healthy baseline (excluded)"},
     {"O-2", SEV_INFO, "vantage clock skew (EDE 7/8 while served signatures are valid)"},
@@ -130,7 +131,7 @@ static int load(struct det_ctx *d)
 		sql,
 		"SELECT id, version_id, first_seen, coalesce(prev_poll, "
 		"-9223372036854775807 - 1), coalesce(next_poll, 9223372036854775807), "
-		"coalesce(ttl_max_s, -1), first_obs_id FROM run WHERE series_id = ? "
+		"coalesce(ttl_max_s, -1), first_obs_id, last_seen FROM run WHERE series_id = ? "
 		"AND first_seen <= ? ORDER BY first_seen",
 		-1, &st, NULL) != SQLITE_OK)
 		goto done;
@@ -159,6 +160,9 @@ static int load(struct det_ctx *d)
 				r->next = INT64_MAX; /* still served as of `at` */
 			r->ttl = sqlite3_column_int64(st, 5);
 			r->fobs = sqlite3_column_int64(st, 6);
+			r->last = sqlite3_column_int64(st, 7);
+			if (r->last > d->at)
+				r->last = d->at;
 		}
 		sqlite3_reset(st);
 	}
@@ -342,6 +346,7 @@ int det_run(an_db_t *db, const char *zone, obs_usec_t at, const det_opts_t *opts
 			state_detectors[k].fn(&d, ev[i]);
 	}
 	det_t_history(&d);
+	det_a_order(&d);
 	if ((ret = det_t_resolver(&d)))
 		goto done;
 	if ((ret = fetch_run(db, zone, at, NULL, det_o_fetch, NULL, &d)))

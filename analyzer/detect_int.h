@@ -20,6 +20,7 @@
 struct run {
 	int64_t id, vid;
 	obs_usec_t first, prev, next; /* prev/next: INT64_MIN / INT64_MAX when none */
+	obs_usec_t last;              /* the last poll that returned it (at most `at`) */
 	int64_t ttl;
 	int64_t fobs;
 };
@@ -161,6 +162,7 @@ void det_a_strict(struct det_ctx *d, obs_usec_t t);
 void det_t_history(struct det_ctx *d);
 int det_t_resolver(struct det_ctx *d);
 int det_r_truncated(struct det_ctx *d);
+void det_a_order(struct det_ctx *d);
 /* after og_run (they use d->novalid) and after the state detectors (O-2 reads the findings) */
 int det_a_vantage(struct det_ctx *d);
 int det_o_skew(struct det_ctx *d);

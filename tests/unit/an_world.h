@@ -36,6 +36,8 @@ typedef struct world {
 	bool tc_fail;        /* a's DNSKEY answers are truncated and the TCP retry times out */
 	int tag_collision;   /* 1: a signs its SOA with a second ZSK of the same key tag as its
 			      * ZSK, every provider holds both; 2: only a holds the second */
+	int alg_roll;        /* a adds RSASHA256: SOA signed with both from poll 1, its ZSK in the
+			      * DNSKEY RRset at poll 3; 1: SOA TTL 1 s (in order), 2: 300 s (early) */
 	const char *res_ede; /* a resolver vantage answers the canary with these EDE codes */
 	bool res_foreign;    /* the vantage returns a canary version no server served */
 	const char *expect[6];
@@ -205,7 +207,9 @@ static void run_world(const world_t *w, struct seen *out)
 	hist_t h;
 	h_open(&h, cpath, "vantage-1", 1);
 	static const char *const names[3] = {"a", "b", "c"};
-	ldns_key *ksk[3], *zsk[3], *zsk2 = NULL, *twin = NULL, *foreign = NULL, *extra[32];
+	ldns_key *ksk[3], *zsk[3], *zsk2 = NULL, *twin = NULL, *foreign = NULL, *extra[32],
+				   *zsk8 = NULL;
+	int64_t vsoa_roll = 0, vk_roll = 0;
 	for (int p = 0; p < w->nprov; p++) {
 		int alg =
 		    w->alg_mismatch && p == w->nprov - 1 ? LDNS_RSASHA256 : LDNS_ECDSAP256SHA256;
@@ -284,6 +288,22 @@ static void run_world(const world_t *w, struct seen *out)
 			si = T0 + 3600;
 		ldns_rr_list *ssig = h_sign(soa, signer, si, se);
 		vsoa[p] = h_version(&h, ZONE, 6, soa, ssig);
+		if (p == 0 && w->alg_roll) {
+			zsk8 = h_key(LDNS_RSASHA256, false);
+			ldns_rr_list *s8 = h_sign(soa, zsk8, inc, exp);
+			ldns_rr_list *both = ldns_rr_list_new(); /* borrows the RRs */
+			ldns_rr_list_cat(both, s8);
+			ldns_rr_list_cat(both, ssig);
+			vsoa_roll = h_version(&h, ZONE, 6, soa, both);
+			ldns_rr_list_free(both);
+			ldns_rr_list_deep_free(s8);
+			ldns_rr_list *k8 = ldns_rr_list_clone(keys);
+			ldns_rr_list_push_rr(k8, ldns_key2rr(zsk8));
+			ldns_rr_list *k8s = h_sign(k8, ksk[0], inc, exp);
+			vk_roll = h_version(&h, ZONE, 48, k8, k8s);
+			ldns_rr_list_deep_free(k8);
+			ldns_rr_list_deep_free(k8s);
+		}
 		/* apex NS */
 		ldns_rr_list *ns = p == 0 && apex_a ? apex_a : ref;
 		ldns_rr_list *nsig = h_sign(ns, zsk[p], inc, exp);
@@ -380,10 +400,17 @@ static void run_world(const world_t *w, struct seen *out)
 			if (p == 0 && w->tc_fail) {
 				w_obs(&h, ss[p][0], t + 0.1, 0, 3, 3, 0, 0, 0, NULL);
 				w_obs(&h, ss[p][0], t + 0.15, 1, 1, 0, 0, 0, 0, NULL);
-			} else {
+			} else if (!(p == 0 && w->alg_roll)) {
 				h_obs(&h, ss[p][0], t + 0.1, 0, 0, 1, k, ttl, 0);
 			}
-			h_obs(&h, ss[p][1], t + 0.2, 0, 0, 1, vsoa[p], 300, 0);
+			if (p == 0 && w->alg_roll) {
+				h_obs(&h, ss[p][0], t + 0.15, 0, 0, 1, i == 3 ? vk_roll : vk[0], 5,
+				      0);
+				h_obs(&h, ss[p][1], t + 0.2, 0, 0, 1, i >= 1 ? vsoa_roll : vsoa[0],
+				      w->alg_roll == 1 ? 1 : 300, 0);
+			} else {
+				h_obs(&h, ss[p][1], t + 0.2, 0, 0, 1, vsoa[p], 300, 0);
+			}
 			h_obs(&h, ss[p][2], t + 0.3, 0, 0, 1, vcds[p], 300, 0);
 			h_obs(&h, ss[p][3], t + 0.4, 0, 0, 1, vns[p], 300, 0);
 			h_obs(&h, ss[p][4], t + 0.5, 0, 0, 1, vcan[p], 300, 0);
@@ -425,6 +452,8 @@ static void run_world(const world_t *w, struct seen *out)
 		ldns_key_deep_free(twin);
 	if (foreign)
 		ldns_key_deep_free(foreign);
+	if (zsk8)
+		ldns_key_deep_free(zsk8);
 	ldns_rr_list_deep_free(ds);
 	ldns_rr_list_deep_free(ref);
 	if (apex_a)

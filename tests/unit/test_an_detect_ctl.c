@@ -51,6 +51,16 @@ static const world_t worlds[] = {
      .nprov = 3,
      .absent = {"A-1", "A-3"},
      .no_error = true},
+    {.name = "algorithm rollover in order: signatures drained before the key is published",
+     .nprov = 2,
+     .alg_roll = 1,
+     .absent = {"A-4"},
+     .no_error = true},
+    {.name = "algorithm rollover: key published before the signatures drained",
+     .nprov = 2,
+     .alg_roll = 2,
+     .expect = {"A-4"},
+     .no_error = true},
     {.name = "vantage reports EDE 1",
      .nprov = 2,
      .res_ede = "1",
@@ -122,19 +132,27 @@ Test(an_detect_ctl, one_algorithm_no_a3)
 {
 	check_world(&worlds[9]);
 }
-Test(an_detect_ctl, ede1_is_a5)
+Test(an_detect_ctl, alg_roll_in_order_no_a4)
 {
 	check_world(&worlds[10]);
 }
-Test(an_detect_ctl, ede7_without_v3_is_o2)
+Test(an_detect_ctl, alg_roll_key_before_signatures_drained_is_a4)
 {
 	check_world(&worlds[11]);
 }
-Test(an_detect_ctl, ede7_with_expired_signature_is_not_o2)
+Test(an_detect_ctl, ede1_is_a5)
 {
 	check_world(&worlds[12]);
 }
-Test(an_detect_ctl, foreign_version_is_o4)
+Test(an_detect_ctl, ede7_without_v3_is_o2)
 {
 	check_world(&worlds[13]);
+}
+Test(an_detect_ctl, ede7_with_expired_signature_is_not_o2)
+{
+	check_world(&worlds[14]);
+}
+Test(an_detect_ctl, foreign_version_is_o4)
+{
+	check_world(&worlds[15]);
 }
