@@ -173,7 +173,8 @@ static bool signal_ok(struct det_ctx *d, const vers_t *C, const vers_t *K, obs_u
 }
 
 /* C-3 for signalling item c against provider p's DNSKEY RRsets: those served now (M0) and
- * those a resolver may still hold (M1: runs that ended less than their TTL ago) */
+ * those a resolver may still hold (M1: runs whose last poll is less than their TTL ago; the
+ * last poll, not the next, so that a poll period of uncertainty never makes an ERROR) */
 static void c3_provider(struct det_ctx *d, obs_usec_t t, const item_t *c, const char *p)
 {
 	const char *what = c->v->type == LDNS_RR_TYPE_CDNSKEY ? "CDNSKEY" : "CDS";
@@ -193,7 +194,7 @@ static void c3_provider(struct det_ctx *d, obs_usec_t t, const item_t *c, const 
 			int64_t ttl = r->ttl > K->ttl_max_s ? r->ttl : K->ttl_max_s;
 			obs_usec_t cached = r->next == INT64_MAX || ttl < 0
 						? INT64_MAX
-						: r->next + ttl * OBS_USEC_PER_SEC;
+						: r->last + ttl * OBS_USEC_PER_SEC;
 			if (!now && (r->next == INT64_MAX || cached <= t))
 				continue;
 			if (signal_ok(d, c->v, K, t))

@@ -17,16 +17,19 @@
 typedef struct world {
 	const char *name;
 	int nprov;
-	bool no_zsk_import;  /* provider b's DNSKEY lacks the last provider's ZSK */
-	bool ds_lacks_last;  /* the DS set lacks the last provider's KSK */
-	bool expired;        /* provider a's SOA signature expired */
-	bool future;         /* provider a's SOA signature not yet valid */
-	bool alg_mismatch;   /* the last provider signs with RSASHA256 */
-	int cds;             /* 1: only a publishes a CDS (of its own KSK); 2: every provider
-			      * publishes a CDS of every KSK (= the DS set); 3: a as in 2, b a CDS
-			      * of its own KSK only */
-	bool cds_foreign;    /* a's CDS is signed by a key no DNSKEY RRset holds */
-	bool ttl_change;     /* provider a changes DNSKEY version and TTL mid-history */
+	bool no_zsk_import; /* provider b's DNSKEY lacks the last provider's ZSK */
+	bool ds_lacks_last; /* the DS set lacks the last provider's KSK */
+	bool expired;       /* provider a's SOA signature expired */
+	bool future;        /* provider a's SOA signature not yet valid */
+	bool alg_mismatch;  /* the last provider signs with RSASHA256 */
+	int cds;            /* 1: only a publishes a CDS (of its own KSK); 2: every provider
+			     * publishes a CDS of every KSK (= the DS set); 3: a as in 2, b a CDS
+			     * of its own KSK only */
+	bool cds_foreign;   /* a's CDS is signed by a key no DNSKEY RRset holds */
+	int cds_roll;    /* KSK roll at a: from poll 2 a's DNSKEY adds a new KSK (signing with both)
+			  * and    every provider's CDS lists the new KSK instead of the old; a's DNSKEY
+			  * TTL 1: 1 s (the old set drained), 2: 300 s (still cached) */
+	bool ttl_change; /* provider a changes DNSKEY version and TTL mid-history */
 	bool undelegated;    /* the last provider serves the zone with keys of its own that no
 			      * DS and no other provider has, but no NS set names it */
 	bool apex_adds_last; /* a's apex NS set names the last provider, the parent's does not */
@@ -209,7 +212,8 @@ static void run_world(const world_t *w, struct seen *out)
 	static const char *const names[3] = {"a", "b", "c"};
 	ldns_key *ksk[3], *zsk[3], *zsk2 = NULL, *twin = NULL, *foreign = NULL, *extra[32],
 				   *zsk8 = NULL;
-	int64_t vsoa_roll = 0, vk_roll = 0;
+	int64_t vsoa_roll = 0, vk_roll = 0, vk_ksk2 = 0;
+	ldns_key *ksk2 = w->cds_roll ? h_key(LDNS_ECDSAP256SHA256, true) : NULL;
 	for (int p = 0; p < w->nprov; p++) {
 		int alg =
 		    w->alg_mismatch && p == w->nprov - 1 ? LDNS_RSASHA256 : LDNS_ECDSAP256SHA256;
@@ -275,6 +279,20 @@ static void run_world(const world_t *w, struct seen *out)
 			vk2 = h_version(&h, ZONE, 48, keys, k2);
 			ldns_rr_list_deep_free(k2);
 		}
+		if (p == 0 && ksk2) {
+			ldns_rr_list *k2 = ldns_rr_list_clone(keys);
+			ldns_rr_list_push_rr(k2, ldns_key2rr(ksk2));
+			ldns_rr_list *s1 = h_sign(k2, ksk[0], inc, exp);
+			ldns_rr_list *s2 = h_sign(k2, ksk2, inc, exp);
+			ldns_rr_list *both = ldns_rr_list_new(); /* borrows the RRs */
+			ldns_rr_list_cat(both, s1);
+			ldns_rr_list_cat(both, s2);
+			vk_ksk2 = h_version(&h, ZONE, 48, k2, both);
+			ldns_rr_list_free(both);
+			ldns_rr_list_deep_free(s1);
+			ldns_rr_list_deep_free(s2);
+			ldns_rr_list_deep_free(k2);
+		}
 		ldns_key *signer = p == 0 && twin ? twin : zsk[p];
 		char s[256];
 		snprintf(s, sizeof(s),
@@ -318,6 +336,11 @@ static void run_world(const world_t *w, struct seen *out)
 			cds = w_cds(ksk, w->cds == 1 ? 0 : 0, w->cds == 1 ? 1 : w->nprov);
 		else if (w->cds == 3 && p == 1)
 			cds = w_cds(ksk, 1, 2);
+		if (ksk2) { /* the new KSK of a, and every other provider's */
+			ldns_key *set[3] = {ksk2, w->nprov > 1 ? ksk[1] : NULL,
+					    w->nprov > 2 ? ksk[2] : NULL};
+			cds = w_cds(set, 0, w->nprov);
+		}
 		if (cds) {
 			ldns_rr_list *dsig =
 			    h_sign(cds, p == 0 && foreign ? foreign : zsk[p], inc, exp);
@@ -400,6 +423,9 @@ static void run_world(const world_t *w, struct seen *out)
 			if (p == 0 && w->tc_fail) {
 				w_obs(&h, ss[p][0], t + 0.1, 0, 3, 3, 0, 0, 0, NULL);
 				w_obs(&h, ss[p][0], t + 0.15, 1, 1, 0, 0, 0, 0, NULL);
+			} else if (p == 0 && ksk2) {
+				h_obs(&h, ss[p][0], t + 0.1, 0, 0, 1, i < 2 ? vk[0] : vk_ksk2,
+				      w->cds_roll == 1 ? 1 : 300, 0);
 			} else if (!(p == 0 && w->alg_roll)) {
 				h_obs(&h, ss[p][0], t + 0.1, 0, 0, 1, k, ttl, 0);
 			}
@@ -411,7 +437,7 @@ static void run_world(const world_t *w, struct seen *out)
 			} else {
 				h_obs(&h, ss[p][1], t + 0.2, 0, 0, 1, vsoa[p], 300, 0);
 			}
-			h_obs(&h, ss[p][2], t + 0.3, 0, 0, 1, vcds[p], 300, 0);
+			h_obs(&h, ss[p][2], t + 0.3, 0, 0, 1, ksk2 && i < 2 ? 0 : vcds[p], 300, 0);
 			h_obs(&h, ss[p][3], t + 0.4, 0, 0, 1, vns[p], 300, 0);
 			h_obs(&h, ss[p][4], t + 0.5, 0, 0, 1, vcan[p], 300, 0);
 			h_obs(&h, ss[p][5], t + 0.6, 0, 0, 1, vcsync[p], 300, 0);
@@ -454,6 +480,8 @@ static void run_world(const world_t *w, struct seen *out)
 		ldns_key_deep_free(foreign);
 	if (zsk8)
 		ldns_key_deep_free(zsk8);
+	if (ksk2)
+		ldns_key_deep_free(ksk2);
 	ldns_rr_list_deep_free(ds);
 	ldns_rr_list_deep_free(ref);
 	if (apex_a)

@@ -20,6 +20,16 @@ static const world_t worlds[] = {
      .cds = 2,
      .cds_foreign = true,
      .expect = {"C-4"}},
+    {.name = "KSK roll: CDS of the new KSK after the old DNSKEY RRset drained",
+     .nprov = 2,
+     .cds_roll = 1,
+     .absent = {"C-3", "C-2"},
+     .no_error = true},
+    {.name = "KSK roll: CDS of the new KSK while the old DNSKEY RRset is cached (M1)",
+     .nprov = 2,
+     .cds_roll = 2,
+     .expect = {"C-3"},
+     .absent = {"C-2"}},
     {.name = "same CSYNC everywhere, parent in sync",
      .nprov = 2,
      .csync = 1,
@@ -108,51 +118,59 @@ Test(an_detect_ctl, cds_with_foreign_signature_is_c4)
 		warn |= strcmp(s.ids[i], "C-4") == 0 && s.sev[i] == SEV_WARN;
 	cr_expect(warn, "C-4 must be WARN when the CDS does not validate");
 }
-Test(an_detect_ctl, csync_same_everywhere_is_c8_only)
+Test(an_detect_ctl, cds_after_old_dnskey_drained_no_c3)
 {
 	check_world(&worlds[4]);
 }
-Test(an_detect_ctl, csync_differs_is_c6)
+Test(an_detect_ctl, cds_while_old_dnskey_cached_is_c3_m1)
 {
 	check_world(&worlds[5]);
 }
-Test(an_detect_ctl, apex_ns_naming_unchained_provider_is_c7)
+Test(an_detect_ctl, csync_same_everywhere_is_c8_only)
 {
 	check_world(&worlds[6]);
 }
-Test(an_detect_ctl, apex_ns_naming_ready_provider_no_c7)
+Test(an_detect_ctl, csync_differs_is_c6)
 {
 	check_world(&worlds[7]);
 }
-Test(an_detect_ctl, algorithm_mismatch_is_a3)
+Test(an_detect_ctl, apex_ns_naming_unchained_provider_is_c7)
 {
 	check_world(&worlds[8]);
 }
-Test(an_detect_ctl, one_algorithm_no_a3)
+Test(an_detect_ctl, apex_ns_naming_ready_provider_no_c7)
 {
 	check_world(&worlds[9]);
 }
-Test(an_detect_ctl, alg_roll_in_order_no_a4)
+Test(an_detect_ctl, algorithm_mismatch_is_a3)
 {
 	check_world(&worlds[10]);
 }
-Test(an_detect_ctl, alg_roll_key_before_signatures_drained_is_a4)
+Test(an_detect_ctl, one_algorithm_no_a3)
 {
 	check_world(&worlds[11]);
 }
-Test(an_detect_ctl, ede1_is_a5)
+Test(an_detect_ctl, alg_roll_in_order_no_a4)
 {
 	check_world(&worlds[12]);
 }
-Test(an_detect_ctl, ede7_without_v3_is_o2)
+Test(an_detect_ctl, alg_roll_key_before_signatures_drained_is_a4)
 {
 	check_world(&worlds[13]);
 }
-Test(an_detect_ctl, ede7_with_expired_signature_is_not_o2)
+Test(an_detect_ctl, ede1_is_a5)
 {
 	check_world(&worlds[14]);
 }
-Test(an_detect_ctl, foreign_version_is_o4)
+Test(an_detect_ctl, ede7_without_v3_is_o2)
 {
 	check_world(&worlds[15]);
+}
+Test(an_detect_ctl, ede7_with_expired_signature_is_not_o2)
+{
+	check_world(&worlds[16]);
+}
+Test(an_detect_ctl, foreign_version_is_o4)
+{
+	check_world(&worlds[17]);
 }
