@@ -145,11 +145,11 @@ int det_a_vantage(struct det_ctx *d)
 
 enum a4_mask { A4_KEYS, A4_SIGS, A4_DS };
 
-static bool a4_has(struct det_ctx *d, const struct run *r, enum a4_mask m, int a)
+static uint32_t a4_algs(struct det_ctx *d, const struct run *r, enum a4_mask m)
 {
 	const vers_t *v = r->vid > 0 ? vers_get(d->vc, r->vid) : NULL;
 	if (v == NULL || v->kind != VK_ANSWER)
-		return false;
+		return 0;
 	uint32_t x = 0;
 	if (m == A4_KEYS) {
 		x = det_key_algs(v);
@@ -164,7 +164,12 @@ static bool a4_has(struct det_ctx *d, const struct run *r, enum a4_mask m, int a
 				x |= 1u << ds.alg;
 		}
 	}
-	return (x >> a) & 1u;
+	return x;
+}
+
+static bool a4_has(struct det_ctx *d, const struct run *r, enum a4_mask m, int a)
+{
+	return (a4_algs(d, r, m) >> a) & 1u;
 }
 
 static int64_t a4_ttl(struct det_ctx *d, const struct run *r)
@@ -296,8 +301,9 @@ void det_a_order(struct det_ctx *d)
 		enum a4_mask m = ds ? A4_DS : key ? A4_KEYS : A4_SIGS;
 		for (size_t k = 1; k < e->n; k++) {
 			const struct run *r = &e->runs[k], *pr = &e->runs[k - 1];
-			for (int a = 1; a < 32; a++) {
-				bool now = a4_has(d, r, m, a), before = a4_has(d, pr, m, a);
+			uint32_t mn = a4_algs(d, r, m), mb = a4_algs(d, pr, m);
+			for (int a = 1; a < 32 && mn != mb; a++) {
+				bool now = (mn >> a) & 1u, before = (mb >> a) & 1u;
 				if (now == before || (soa && now) || (!soa && !now))
 					continue;
 				for (size_t j = 0; j < d->sn; j++) {

@@ -372,10 +372,10 @@ uint32_t det_key_algs(const vers_t *K)
 	size_t pos = 0, len;
 	const uint8_t *it;
 	while (K && vers_next(K->rdata, K->rdata_len, &pos, &it, &len, NULL)) {
-		key_info_t ki;
-		if (keys_parse(it, len, &ki) == OBS_EOK && (ki.flags & KEY_F_ZONE) &&
-		    !(ki.flags & KEY_F_REVOKE) && ki.alg < 32)
-			m |= 1u << ki.alg;
+		/* flags (2), protocol, algorithm: no key tag or fingerprint needed here */
+		uint16_t flags = len >= 4 ? (uint16_t)(it[0] << 8 | it[1]) : 0;
+		if ((flags & KEY_F_ZONE) && !(flags & KEY_F_REVOKE) && it[3] < 32)
+			m |= 1u << it[3];
 	}
 	return m;
 }
