@@ -2,7 +2,8 @@
 /* Private to the detectors (detect*.c): the evaluation context the driver (detect.c) loads and
  * advances, the helpers every family uses (detect_core.c), and the detector functions of each
  * family: detect_v.c (V-1, V-2, V-3, V-4, V-5, A-2, T-4), detect_r.c (R-1 to R-4),
- * detect_t.c (T-1, T-5, N-1), detect_c.c (C-1 to C-8), detect_a.c (A-1, A-3 to A-5),
+ * detect_t.c (T-1, T-5, N-1), detect_c.c (C-1, C-2, C-5, C-6, C-8), detect_cw.c (C-3, C-4,
+ * C-7), detect_a.c (A-1, A-3 to A-5),
  * detect_o.c (O-1 to O-4). A state detector looks at what is served at instant t (each series'
  * current run) and reports through det_emit(); a history detector looks at whole histories.
  * Nothing here owns memory the caller must free unless it says so. */
