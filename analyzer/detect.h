@@ -9,7 +9,13 @@
  * it (its own provider's, and in M0 every other provider's: V-2). Only what resolvers can reach
  * is judged: a provider takes part at t only while it is NS-reachable (nsr.h, reference §5.3);
  * a provider's findings about itself while unreachable are INFO and say so, cross-provider
- * pairs with an unreachable side and R-1 at unreachable servers are not reported. */
+ * pairs with an unreachable side and R-1 at unreachable servers are not reported.
+ * The detectors live in one module per family (detect_v.c, detect_r.c, detect_t.c,
+ * detect_c.c, detect_cw.c, detect_a.c, detect_o.c; private header detect_int.h); det_catalogue
+ * lists every ID they report. Not reported, because the collected data cannot show them: T-5 (i)
+ * and (ii) (one TTL per answer is kept, the smallest of the RRset, and no RRSIG TTL), N-1's SOA
+ * half (the SOA TTL of a negative answer is kept as min(SOA TTL, MINIMUM)), O-2's good-canary half
+ * (no canary outside the zone is polled). */
 #pragma once
 
 #include <stddef.h>

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/* Detectors of vantage and observation artifacts (reference §3.7): O-1 to O-4.
+ * T-1 and T-2 from passive evidence (fetch.h): answers judged against the resolver's own
+ * fetches; T-1 from the collector's polls alone is det_t_resolver's. */
+#include <ldns/ldns.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect_int.h"
+#include "obs_err.h"
+
+void det_o_fetch(void *arg, const fetch_resolver_t *r)
+{
+	struct det_ctx *d = arg;
+	for (size_t i = 0; i < r->flags_n; i++) {
+		const fetch_flag_t *f = &r->flags[i];
+		if (strcmp(f->id, "T-1") == 0 && !f->passive && f->fetch_obs == 0)
+			continue;
+		int64_t obs[3] = {f->first_obs, f->last_obs, f->fetch_obs};
+		char v[160];
+		snprintf(v, sizeof(v), "passive/%s", r->name);
+		det_emit(d, f->id, f->sev ? SEV_WARN : SEV_INFO, NULL, NULL, v, f->lo, f->hi + 1,
+			 &f->version_id, 1, obs, 3,
+			 "resolver %s (via %s) %s version %lld: %lld answers, TTL up to %lld, held "
+			 "%lld s "
+			 "from its fetch (profile %s)",
+			 r->name, f->via,
+			 f->id[2] == '1' ? "answers with a TTL beyond its fetch of"
+					 : "serves past its fetch's TTL",
+			 (long long)f->version_id, (long long)f->answers,
+			 (long long)f->ttl_answer_s, (long long)f->held_s,
+			 fetch_profile_names[r->profile]);
+	}
+}
+
+void det_o_vantage(void *arg, const og_vantage_t *v)
+{
+	struct det_ctx *d = arg;
+	if (v->broken || v->nonvalidating) {
+		char(*n)[160] = realloc(d->novalid, (d->novalid_n + 1) * sizeof(*n));
+		if (n == NULL) {
+			d->err = OBS_ENOMEM;
+			return;
+		}
+		d->novalid = n;
+		snprintf(d->novalid[d->novalid_n++], sizeof(*n), "%s", v->vantage);
+	}
+	if (v->broken)
+		det_emit(
+		    d, "O-1", SEV_INFO, NULL, NULL, v->vantage, v->baseline_lo, v->baseline_hi,
+		    NULL, 0, &v->first_obs, 1,
+		    "vantage failed %lld of %lld rounds in the healthy baseline: excluded from "
+		    "glitch attribution",
+		    (long long)v->baseline_fail, (long long)v->baseline_polls);
+	if (v->nonvalidating)
+		det_emit(
+		    d, "O-3", SEV_INFO, NULL, NULL, v->vantage, v->baseline_lo, INT64_MAX, NULL, 0,
+		    NULL, 0,
+		    "vantage does not validate (never AD, the bogus canary resolves): excluded "
+		    "from V-glitches");
+}
+
+/* Is some V-3 finding (a served signature outside its validity) open at t? */
+static bool v3_at(const struct det_ctx *d, obs_usec_t t)
+{
+	for (size_t i = 0; i < d->mn; i++) {
+		const det_finding_t *f = &d->m[i].f;
+		if (strncmp(f->id, "V-3", 3) == 0 && f->lo <= t && t < f->hi)
+			return true;
+	}
+	return false;
+}
+
+/* O-2 (clock skew): a vantage reports EDE 7 or 8 (signature expired, not yet valid) while no
+ * authoritative server serves a signature outside its validity (no V-3 at that time): the
+ * vantage's clock is off, and the interval is its own problem. The other half of O-2 (the
+ * parent's good canary starting to fail) needs a known-good canary outside the zone, which the
+ * collector does not poll. */
+int det_o_skew(struct det_ctx *d)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(
+		an_db_sql(d->db),
+		"SELECT c.name || '/' || tg.host, o.t, o.id, o.ede FROM observation o "
+		"JOIN series s ON s.id = o.series_id JOIN target tg ON tg.id = "
+		"s.target_id JOIN collector c ON c.id = tg.collector_id WHERE "
+		"tg.kind = 'resolver' AND tg.zone = ? AND o.t <= ? AND o.ede IS "
+		"NOT NULL ORDER BY tg.id, o.t",
+		-1, &st, NULL) != SQLITE_OK)
+		return OBS_ESQL;
+	sqlite3_bind_text(st, 1, d->zone, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, d->at);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *ede = (const char *)sqlite3_column_text(st, 3);
+		obs_usec_t t = sqlite3_column_int64(st, 1);
+		bool e7 = det_ede_has(ede, 7), e8 = det_ede_has(ede, 8);
+		if ((!e7 && !e8) || v3_at(d, t))
+			continue;
+		int64_t o = sqlite3_column_int64(st, 2);
+		det_emit(d, "O-2", SEV_INFO, NULL, NULL, (const char *)sqlite3_column_text(st, 0),
+			 t, t + 1, NULL, 0, &o, 1,
+			 "vantage reports EDE %s (signature %s) while every authoritative server "
+			 "serves signatures inside their validity: its clock is off; the interval "
+			 "is excluded",
+			 e7 ? "7" : "8", e7 ? "expired" : "not yet valid");
+	}
+	sqlite3_finalize(st);
+	return OBS_EOK;
+}
+
+/* O-4: a vantage returns a version of a question the collector asks the authoritative servers,
+ * which no observed authoritative server ever served; or a version with more TTL left than any
+ * copy fetched before the last authoritative server stopped serving it could have (it was
+ * fetched from a server the observatory does not see). Answers at or below 30 s (the serve-stale
+ * TTL, RFC 8767 §4), marked stale (EDE 3, 19), or above the authoritative TTL (T-1) are left
+ * to T-1/T-2. Only positive answers: a resolver assembles its own negative proofs. */
+int det_o_coverage(struct det_ctx *d)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(
+		an_db_sql(d->db),
+		"WITH auth AS (SELECT r.version_id AS vid, max(coalesce(r.next_poll, "
+		"9223372036854775807)) AS hi FROM run r JOIN series s ON s.id = r.series_id JOIN "
+		"target tg ON tg.id = s.target_id WHERE tg.kind IN ('parent', 'provider') AND "
+		"tg.zone = ?1 GROUP BY r.version_id), polled AS (SELECT DISTINCT s2.qname, "
+		"s2.qtype FROM series s2 JOIN target t2 ON t2.id = s2.target_id WHERE t2.zone = "
+		"?1 AND t2.kind IN ('parent', 'provider')) SELECT c.name || '/' || tg.host, o.t, "
+		"o.id, o.ede, o.ttl_s, v.id, v.ttl_max_s, a.hi FROM observation o JOIN series s "
+		"ON s.id = o.series_id JOIN target tg ON tg.id = s.target_id JOIN collector c ON "
+		"c.id = tg.collector_id JOIN version v ON v.id = o.version_id JOIN polled p ON "
+		"p.qname = v.owner AND p.qtype = v.type LEFT JOIN auth a ON a.vid = v.id WHERE "
+		"tg.kind = 'resolver' AND tg.zone = ?1 AND o.t <= ?2 AND v.kind = 1 ORDER BY "
+		"tg.id, o.t",
+		-1, &st, NULL) != SQLITE_OK)
+		return OBS_ESQL;
+	sqlite3_bind_text(st, 1, d->zone, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, d->at);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *van = (const char *)sqlite3_column_text(st, 0);
+		obs_usec_t t = sqlite3_column_int64(st, 1);
+		int64_t o = sqlite3_column_int64(st, 2);
+		const char *ede = (const char *)sqlite3_column_text(st, 3);
+		int64_t ttl = sqlite3_column_int64(st, 4), vid = sqlite3_column_int64(st, 5);
+		if (sqlite3_column_type(st, 6) == SQLITE_NULL ||
+		    sqlite3_column_type(st, 7) == SQLITE_NULL) {
+			det_emit(d, "O-4", SEV_WARN, NULL, NULL, van, t, t + 1, &vid, 1, &o, 1,
+				 "vantage returned version %lld, which no observed authoritative "
+				 "server served: an unobserved server or an observation gap",
+				 (long long)vid);
+			continue;
+		}
+		int64_t tmax = sqlite3_column_int64(st, 6);
+		obs_usec_t hi = sqlite3_column_int64(st, 7);
+		if (hi == INT64_MAX || ttl <= 30 || ttl > tmax + 1 || det_ede_has(ede, 3) ||
+		    det_ede_has(ede, 19))
+			continue;
+		obs_usec_t fetched = t - (tmax - ttl) * OBS_USEC_PER_SEC; /* at the earliest */
+		if (fetched <= hi + 2 * OBS_USEC_PER_SEC)
+			continue;
+		det_emit(d, "O-4", SEV_WARN, NULL, NULL, van, t, t + 1, &vid, 1, &o, 1,
+			 "vantage returned version %lld with more TTL left than any copy fetched "
+			 "before the last observed authoritative server stopped serving it could "
+			 "have: an unobserved or lagging server",
+			 (long long)vid);
+	}
+	sqlite3_finalize(st);
+	return OBS_EOK;
+}
