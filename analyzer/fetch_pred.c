@@ -183,6 +183,8 @@ static const char *col_text(sqlite3_stmt *st, int i)
 
 /* ---- resolvers and their profiles (fetch.h) ---- */
 
+static bool is_own(const struct pctx *c, const char *client);
+
 static void on_resolver(void *arg, const fetch_resolver_t *fr)
 {
 	struct pctx *c = arg;
@@ -200,6 +202,17 @@ static void on_resolver(void *arg, const fetch_resolver_t *fr)
 	r->prof = fr->profile;
 	r->stretch_s = fr->stretch_s;
 	r->stale_s = fr->stale_s;
+	/* its fetches of the apex DNSKEY, DS (referrals' included) and NS; the observatory's own
+	 * are not a resolver's */
+	for (size_t i = 0; i < fr->fetches_n && c->err == OBS_EOK; i++) {
+		if (is_own(c, fr->fetches[i].client)) {
+			c->skipped_own++;
+			continue;
+		}
+		fetch_event_t *e = PUSH(r->ev, r->evn, r->evcap, c->err);
+		if (e)
+			*e = fr->fetches[i];
+	}
 }
 
 static void on_drop(void *arg, const fetch_drop_t *d)
@@ -285,13 +298,14 @@ static bool is_own(const struct pctx *c, const char *client)
 	return false;
 }
 
-/* ---- fetches of any RRset of the zone ---- */
+/* ---- fetches of the zone's other RRsets (fetch_run has the apex DNSKEY, DS and NS) ---- */
 
 static const char *const SQL_FETCH =
     "SELECT pp.observation_id, pp.client, pp.server, coalesce(pp.t_response, pp.t_query) - " OFF
     ", v.owner, v.type, v.kind, pp.version_id, pp.ttl_s FROM passive_pair pp JOIN version v ON "
     "v.id = pp.version_id JOIN collector c ON c.id = pp.collector_id WHERE pp.zone = ?1 AND "
-    "(pp.qflags & 1) = 0 AND pp.status IN (0, 7) AND pp.ttl_s IS NOT NULL AND pp.t_query - " OFF
+    "(pp.qflags & 1) = 0 AND pp.status IN (0, 7) AND pp.ttl_s IS NOT NULL AND NOT (v.kind IN "
+    "(1, 2) AND v.type IN (2, 43, 48) AND lower(v.owner) = lower(?1)) AND pp.t_query - " OFF
     " <= ?2 ORDER BY 4, pp.observation_id";
 
 static const char *const SQL_COVER =
@@ -488,10 +502,11 @@ static json_t *jver(const mdl_t *m, int i)
 
 static json_t *jfetch(const fetch_event_t *e)
 {
-	return json_pack("{s:I, s:o, s:o, s:s, s:s, s:I, s:I}", "observation",
+	return json_pack("{s:I, s:o, s:o, s:s, s:s, s:I, s:I, s:b}", "observation",
 			 (json_int_t)e->obs_id, "t", rj_time(e->t), "held_until", rj_time(e->until),
 			 "client", e->client, "server", e->server, "version",
-			 (json_int_t)e->version_id, "ttl", (json_int_t)e->ttl_s);
+			 (json_int_t)e->version_id, "ttl", (json_int_t)e->ttl_s, "in_referral",
+			 e->in_referral);
 }
 
 static json_t *jevidence(const fetch_event_t *const *f, const bool *used, size_t n)
@@ -712,11 +727,11 @@ int fetch_pred_run(an_db_t *db, sigv_t *sv, const char *zone, obs_usec_t at,
 	c.prn = 1;
 	int ret = mdl_load(db, sv, zone, at, &c.m, err, errlen);
 	if (ret == OBS_EOK)
+		ret = load_own(&c);
+	if (ret == OBS_EOK)
 		ret = fetch_run(db, zone, at, opts, on_resolver, on_drop, &c);
 	if (ret == OBS_EOK)
 		ret = c.err;
-	if (ret == OBS_EOK)
-		ret = load_own(&c);
 	if (ret == OBS_EOK)
 		ret = load_fetches(&c);
 	if (ret)

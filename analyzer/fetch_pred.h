@@ -16,6 +16,9 @@
  * the part of a pair's window it adds beyond the default profile's is checked against the
  * resolvers of that profile only.
  *
+ * The fetches are fetch_run's (apex DNSKEY, DS with those carried by referrals, NS) and every
+ * other RRset of the zone from the passive pairs.
+ *
  * Each predicted pair window gets an outcome:
  *   held           some resolver held the pair inside the window (named);
  *   not_held       the capture covers the window, no drop window touches it, and no resolver

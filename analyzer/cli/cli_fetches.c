@@ -55,13 +55,13 @@ static json_t *jstrs(const char (*s)[80], size_t n)
 static json_t *jfetch(const fetch_event_t *e)
 {
 	char tb[16];
-	return json_pack("{s:I, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:b}",
-			 "observation", (json_int_t)e->obs_id, "t", rj_time(e->t), "until",
-			 rj_time(e->until), "next", rj_time(e->next), "client", e->client, "server",
-			 e->server, "owner", e->owner, "type", type_name(e->type, tb, sizeof(tb)),
-			 "kind", e->kind == 2 ? "referral" : "answer", "version",
-			 (json_int_t)e->version_id, "ttl", (json_int_t)e->ttl_s, "late_refetch",
-			 e->late_refetch, "incomplete", e->incomplete);
+	return json_pack(
+	    "{s:I, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:b, s:b}", "observation",
+	    (json_int_t)e->obs_id, "t", rj_time(e->t), "until", rj_time(e->until), "next",
+	    rj_time(e->next), "client", e->client, "server", e->server, "owner", e->owner, "type",
+	    type_name(e->type, tb, sizeof(tb)), "kind", e->kind == 2 ? "referral" : "answer",
+	    "version", (json_int_t)e->version_id, "ttl", (json_int_t)e->ttl_s, "late_refetch",
+	    e->late_refetch, "incomplete", e->incomplete, "in_referral", e->in_referral);
 }
 
 static json_t *jflag(const fetch_flag_t *f)
@@ -138,7 +138,10 @@ static void on_resolver(void *arg, const fetch_resolver_t *r)
 	for (size_t i = 0; i < r->fetches_n; i++) {
 		const fetch_event_t *e = &r->fetches[i];
 		printf("  fetch %s %s %s/%s v%lld ttl %lld from %s by %s, cached to %s",
-		       obs_time_format(e->t, a, sizeof(a)), e->kind == 2 ? "referral" : "answer",
+		       obs_time_format(e->t, a, sizeof(a)),
+		       e->in_referral ? "in-referral"
+		       : e->kind == 2 ? "referral"
+				      : "answer",
 		       e->owner, type_name(e->type, tb, sizeof(tb)), (long long)e->version_id,
 		       (long long)e->ttl_s, e->server, e->client,
 		       obs_time_format(e->until, b, sizeof(b)));
