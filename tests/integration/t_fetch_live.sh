@@ -14,7 +14,8 @@
 #    and the 1 s polls), when that bound falls before the next DNSKEY step and the next scenario;
 #  - the attribution of predicted windows (fetches --predicted) names at least one resolver that
 #    actually failed in the violating form (failures.json), and the collector's own polls are
-#    not taken for a resolver's fetches; its document validates against its schema.
+#    not taken for a resolver's fetches; its document validates against its schema; with a
+#    drop window injected over the violating run, the windows nobody held there turn inconclusive.
 # PASS/FAIL lines; about 80 s.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -207,6 +208,34 @@ heldc=$(jq -r --arg a "$t0c" --arg b "$endc" --slurpfile tr "$W/correct/truth.js
 	| .resolver | select(. as $r | $oos | index($r) | not)] | unique | join(" ")' "$W/fp.json")
 check_eq "correct form: no in-scope resolver held an M0/M1 ERROR pair" "" "$heldc"
 echo "    $(tail -1 "$W/fp.txt")"
+# a drop window over the violating run (injected into a copy of the analysis database): windows
+# nobody held there become inconclusive, held ones stay held, those far from it are unchanged
+cp "$W/an.db" "$W/an-drop.db"
+ms() { date -u -d "$1" +%s%3N; }
+sqlite3 "$W/an-drop.db" "INSERT INTO capture_drop VALUES (1, 1, $(ms "$t0")000, $(ms "$end")000, 1000, 10, 0)"
+"$AN" fetches --db "$W/an-drop.db" --zone example.lab. --predicted --json >"$W/fp-drop.json" 2>"$W/fp-drop.err" ||
+	fail "fetches --predicted with drops" "$(head -c 300 "$W/fp-drop.err")"
+# overlapping the drop: must be inconclusive; ending before it or starting a minute after it: as
+# before; in between (the TTL before a window reaches into the drop): either
+hi_d=$(date -u -d "$end + 60 seconds" +%Y-%m-%dT%H:%M:%S.%3NZ)
+drop_cmp=$(jq -rn --slurpfile a "$W/fp.json" --slurpfile b "$W/fp-drop.json" --arg lo "$t0" --arg hi "$end" --arg far "$hi_d" '
+	def key: "\(.profile) \(.a.version) \(.b.version)";
+	def overlaps: any(.windows[]; (.hi == null or .hi > $lo) and (.lo == null or .lo < $hi));
+	def far: all(.windows[]; (.hi != null and .hi <= $lo) or (.lo != null and .lo > $far));
+	($a[0].predicted | map({key: key, value: .}) | from_entries) as $old |
+	[$b[0].predicted[] | . as $n | $old[key] as $o | select($o != null) |
+		if $o.outcome == "held" then (if $n.outcome == "held" then "held-kept" else "held-lost" end)
+		elif ($o | overlaps) then (if $n.outcome == "inconclusive" then "near-inconclusive" else "near-" + $n.outcome end)
+		elif ($o | far) then (if $n.outcome == $o.outcome then "far-kept" else "far-" + $n.outcome end)
+		else "edge-" + $n.outcome end]
+	| group_by(.) | map("\(.[0])=\(length)") | join(" ")')
+echo "    with an injected drop window over sign-early: $drop_cmp"
+bad=$(tr ' ' '\n' <<<"$drop_cmp" | grep -E '^(held-lost|near-|far-)' | grep -vE '^(near-inconclusive|far-kept)=')
+if [[ " $drop_cmp " == *" near-inconclusive="* ]] && [ -z "$bad" ]; then
+	pass "drop window: unheld windows near it inconclusive, held ones kept, far ones unchanged"
+else
+	fail "drop window" "$drop_cmp"
+fi
 if python3 -c 'import jsonschema' 2>/dev/null; then
 	if out=$(python3 - schemas/fetch-predicted.schema.json "$W/fp.json" 2>&1 <<'PY'
 import json, sys
