@@ -190,6 +190,13 @@ static void on_resolver(void *arg, const fetch_resolver_t *fr)
 	struct pctx *c = arg;
 	if (c->err)
 		return;
+	bool own = fr->service_n == 0 && fr->upstream_n > 0;
+	for (size_t i = 0; own && i < fr->upstream_n; i++)
+		own = is_own(c, fr->upstream[i]);
+	if (own) { /* only the observatory's own polls: not a resolver */
+		c->skipped_own += (int64_t)fr->fetches_n;
+		return;
+	}
 	struct pres *r = PUSH(c->r, c->rn, c->rcap, c->err);
 	if (r == NULL)
 		return;
@@ -726,6 +733,12 @@ int fetch_pred_run(an_db_t *db, sigv_t *sv, const char *zone, obs_usec_t at,
 	c.pr[0].p = mdl_prof_default;
 	c.prn = 1;
 	int ret = mdl_load(db, sv, zone, at, &c.m, err, errlen);
+	if (ret == OBS_ENOENT && err && errlen)
+		snprintf(
+		    err, errlen,
+		    "zone %s: no authoritative polls, so nothing is predicted (fetches without "
+		    "--predicted lists what was captured)",
+		    zone);
 	if (ret == OBS_EOK)
 		ret = load_own(&c);
 	if (ret == OBS_EOK)
