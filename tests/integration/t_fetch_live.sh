@@ -236,17 +236,35 @@ if [[ " $drop_cmp " == *" near-inconclusive="* ]] && [ -z "$bad" ]; then
 else
 	fail "drop window" "$drop_cmp"
 fi
+# a measured profile fed into the model: pinned-a made to answer DNSKEY with TTL 40 (in a copy)
+# is STRETCH(~40); Algorithm A runs again with it and what that adds is judged for pinned-a only
+cp "$W/an.db" "$W/an-stretch.db"
+sqlite3 "$W/an-stretch.db" "UPDATE passive_pair SET ttl_s = 40 WHERE server = '127.0.0.31' AND qtype = 48 AND (qflags & 1) = 1 AND ttl_s IS NOT NULL"
+"$AN" fetches --db "$W/an-stretch.db" --zone example.lab. --predicted --json >"$W/fp-stretch.json" 2>"$W/fp-stretch.err" ||
+	fail "fetches --predicted with a stretching resolver" "$(head -c 300 "$W/fp-stretch.err")"
+st=$(jq -r '"\([.resolvers[] | select(.resolver == "pinned-a") | .model_profile] | join(",")) \([.predicted[] | select(.profile != "default")] | length) \([.predicted[] | select(.profile != "default") | .held_by[].resolver] | unique | join(","))"' "$W/fp-stretch.json")
+echo "    pinned-a made to stretch: model profile, extra windows, named in them: $st"
+read -r sp sn snamed <<<"$st"
+if [[ "$sp" == STRETCH* ]] && [ "${sn:-0}" -gt 0 ] && { [ -z "$snamed" ] || [ "$snamed" = pinned-a ]; }; then
+	pass "measured STRETCH profile: the model runs with it ($sp, $sn windows beyond the default), judged for pinned-a only"
+else
+	fail "measured profile fed into the model" "$st"
+fi
+FP_DOCS=("$W/fp.json" "$W/fp-stretch.json" "$W/fp-drop.json")
 if python3 -c 'import jsonschema' 2>/dev/null; then
-	if out=$(python3 - schemas/fetch-predicted.schema.json "$W/fp.json" 2>&1 <<'PY'
+	if out=$(python3 - schemas/fetch-predicted.schema.json "${FP_DOCS[@]}" 2>&1 <<'PY'
 import json, sys
 from jsonschema import Draft202012Validator
 schema = json.load(open(sys.argv[1]))
 Draft202012Validator.check_schema(schema)
-errs = list(Draft202012Validator(schema).iter_errors(json.load(open(sys.argv[2]))))
-for e in errs[:3]:
-    print("/".join(map(str, e.path)), e.message[:200])
-sys.exit(1 if errs else 0)
+bad = 0
+for path in sys.argv[2:]:
+    errs = list(Draft202012Validator(schema).iter_errors(json.load(open(path))))
+    for e in errs[:3]:
+        print(path, "/".join(map(str, e.path)), e.message[:200])
+    bad += len(errs)
+sys.exit(1 if bad else 0)
 PY
-	); then pass "fetches --predicted (live) validates against its schema"; else fail "fetches --predicted schema" "$out"; fi
+	); then pass "fetches --predicted (live, with drops, with a stretching resolver) validates against its schema"; else fail "fetches --predicted schema" "$out"; fi
 fi
 summary
