@@ -163,13 +163,26 @@ static bool ede_stale(const char *ede)
 
 #define OFF "c.clock_offset_us"
 
+/* the fetches, then the DS carried by referrals (DO set, the zone's referral NS version) with
+ * the version of the last DS poll of that parent server at or before the response */
 static const char *const SQL_FETCH =
     "SELECT pp.observation_id, pp.client, pp.server, coalesce(pp.t_response, pp.t_query) - " OFF
-    ", v.owner, v.type, v.kind, pp.version_id, pp.ttl_s FROM passive_pair pp JOIN version v ON "
-    "v.id = pp.version_id JOIN collector c ON c.id = pp.collector_id WHERE pp.zone = ?1 AND "
+    ", v.owner, v.type, v.kind, pp.version_id, pp.ttl_s, 0 FROM passive_pair pp JOIN version v "
+    "ON v.id = pp.version_id JOIN collector c ON c.id = pp.collector_id WHERE pp.zone = ?1 AND "
     "(pp.qflags & 1) = 0 AND pp.status IN (0, 7) AND pp.ttl_s IS NOT NULL AND v.kind IN (1, 2) "
     "AND v.type IN (2, 43, 48) AND lower(v.owner) = lower(?1) AND pp.t_query - " OFF
-    " <= ?2 ORDER BY 4, pp.observation_id";
+    " <= ?2 UNION ALL SELECT pp.observation_id, pp.client, pp.server, coalesce(pp.t_response, "
+    "pp.t_query) - " OFF ", dv.owner, dv.type, dv.kind, dv.id, o2.ttl_s, 1 FROM passive_pair pp "
+    "JOIN version rv ON rv.id = pp.version_id JOIN collector c ON c.id = pp.collector_id JOIN "
+    "observation o2 ON o2.id = (SELECT o.id FROM target tg JOIN collector c2 ON c2.id = "
+    "tg.collector_id JOIN series s ON s.target_id = tg.id JOIN observation o ON o.series_id = "
+    "s.id WHERE tg.kind = 'parent' AND tg.zone = ?1 AND tg.address = pp.server AND s.qtype = 43 "
+    "AND o.status = 0 AND o.version_id IS NOT NULL AND o.t - c2.clock_offset_us <= "
+    "coalesce(pp.t_response, pp.t_query) - " OFF " ORDER BY o.t DESC LIMIT 1) JOIN version dv "
+    "ON dv.id = o2.version_id WHERE pp.zone = ?1 AND (pp.qflags & 1) = 0 AND (pp.qflags & 4) "
+    "!= 0 AND pp.status IN (0, 7) AND rv.kind = 2 AND rv.type = 2 AND lower(rv.owner) = "
+    "lower(?1) AND dv.type = 43 AND dv.kind = 1 AND o2.ttl_s IS NOT NULL AND pp.t_query - " OFF
+    " <= ?2 ORDER BY 4, 1, 10";
 
 static const char *const SQL_UPQ =
     "SELECT pp.client, pp.t_query - " OFF ", pp.qname, pp.qtype FROM passive_pair pp JOIN "
@@ -261,6 +274,7 @@ static int load_fetches(struct fctx *c)
 		e->kind = sqlite3_column_int(st, 6);
 		e->version_id = sqlite3_column_int64(st, 7);
 		e->ttl_s = sqlite3_column_int64(st, 8);
+		e->in_referral = sqlite3_column_int(st, 9) != 0;
 		e->until = e->t + e->ttl_s * OBS_USEC_PER_SEC;
 		e->next = INT64_MAX;
 		ret = vttl_note(c, e->version_id, e->ttl_s);
@@ -597,7 +611,8 @@ static int judge_answer(struct fctx *c, struct group *g, const struct ans *a)
 	}
 	r->checked++;
 	obs_usec_t hold = a->t + a->ttl * OBS_USEC_PER_SEC;
-	if (a->t >= f->until + tol) {
+	/* a stale marker past the fetched expiry is serve-stale whatever the tolerance */
+	if (a->t >= f->until + tol || (a->stale && a->t >= f->until)) {
 		if (a->stale) {
 			obs_usec_t past = hold - f->until;
 			if (secs(past) > r->stale_s)
@@ -749,7 +764,7 @@ int fetch_run(an_db_t *db, const char *zone, obs_usec_t at, const fetch_opts_t *
 	      fetch_resolver_fn rcb, fetch_drop_fn dcb, void *arg)
 {
 	struct fctx c = {.db = db, .zone = zone, .at = at};
-	c.tol = opts && opts->tol > 0 ? opts->tol : OBS_USEC_PER_SEC;
+	c.tol = opts && opts->tol > 0 ? opts->tol : FETCH_TOL_DEFAULT;
 	struct named *roots = NULL;
 	int ret;
 	if ((ret = load_drops(&c)) || (ret = load_fetches(&c)) || (ret = load_answers(&c)) ||

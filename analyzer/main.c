@@ -20,7 +20,8 @@ static const cli_cmd_t cmds[] = {
     {"audit", false, false, cli_audit, "audit --db FILE [--zone Z] [--at T] [--json]"},
     {"whatif", false, true, cli_whatif,
      "whatif --db FILE --zone Z [--at T] [--json] STEP [+ STEP...]"},
-    {"fetches", false, false, cli_fetches, "fetches --db FILE [--zone Z] [--at T] [--json]"},
+    {"fetches", false, false, cli_fetches,
+     "fetches --db FILE [--zone Z] [--at T] [--json] [--predicted]"},
     {"transitions", false, false, cli_transitions,
      "transitions --db FILE [--zone Z] [--at T] [--from T --to T] [--json]"},
     {"report", false, false, cli_report,
@@ -39,7 +40,8 @@ static void usage(FILE *f)
 	      "  --zone Z     one zone (default: every zone)\n"
 	      "  --at TIME    RFC 3339 or +/-SECONDS relative to now (default: now)\n"
 	      "  --json       JSON output (documents described in schemas/*.schema.json)\n"
-	      "  --predicted  glitches: the cache-state model's predicted windows\n"
+	      "  --predicted  glitches: the cache-state model's predicted windows; fetches: those\n"
+	      "               windows checked against the resolvers' fetches\n"
 	      "  --eps-safe S safety margin of earliest times (default 0 s)\n"
 	      "  --max-age S  data older than S seconds is stale (default: poll + 2 s)\n"
 	      "  --format F   report: text, json or html; export: csv or jsonl\n"

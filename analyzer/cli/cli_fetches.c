@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* obs-analyzer fetches: per resolver its fetches of the zone's DNSKEY, DS and NS versions
  * (passive evidence), its TTL profile and its T-1 / T-2 flags; capture windows with drops.
- * Text, or JSON following schemas/fetches.schema.json. */
+ * Text, or JSON following schemas/fetches.schema.json.
+ * fetches --predicted: the model's predicted pair windows checked against those fetches
+ * (fetch_pred.h): who held a failing pair, with evidence; JSON following
+ * schemas/fetch-predicted.schema.json. */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "fetch.h"
+#include "fetch_pred.h"
 #include "obs_err.h"
 #include "timefmt.h"
 #include "report_json.h"
@@ -51,13 +55,13 @@ static json_t *jstrs(const char (*s)[80], size_t n)
 static json_t *jfetch(const fetch_event_t *e)
 {
 	char tb[16];
-	return json_pack("{s:I, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:b}",
-			 "observation", (json_int_t)e->obs_id, "t", rj_time(e->t), "until",
-			 rj_time(e->until), "next", rj_time(e->next), "client", e->client, "server",
-			 e->server, "owner", e->owner, "type", type_name(e->type, tb, sizeof(tb)),
-			 "kind", e->kind == 2 ? "referral" : "answer", "version",
-			 (json_int_t)e->version_id, "ttl", (json_int_t)e->ttl_s, "late_refetch",
-			 e->late_refetch, "incomplete", e->incomplete);
+	return json_pack(
+	    "{s:I, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:b, s:b}", "observation",
+	    (json_int_t)e->obs_id, "t", rj_time(e->t), "until", rj_time(e->until), "next",
+	    rj_time(e->next), "client", e->client, "server", e->server, "owner", e->owner, "type",
+	    type_name(e->type, tb, sizeof(tb)), "kind", e->kind == 2 ? "referral" : "answer",
+	    "version", (json_int_t)e->version_id, "ttl", (json_int_t)e->ttl_s, "late_refetch",
+	    e->late_refetch, "incomplete", e->incomplete, "in_referral", e->in_referral);
 }
 
 static json_t *jflag(const fetch_flag_t *f)
@@ -134,7 +138,10 @@ static void on_resolver(void *arg, const fetch_resolver_t *r)
 	for (size_t i = 0; i < r->fetches_n; i++) {
 		const fetch_event_t *e = &r->fetches[i];
 		printf("  fetch %s %s %s/%s v%lld ttl %lld from %s by %s, cached to %s",
-		       obs_time_format(e->t, a, sizeof(a)), e->kind == 2 ? "referral" : "answer",
+		       obs_time_format(e->t, a, sizeof(a)),
+		       e->in_referral ? "in-referral"
+		       : e->kind == 2 ? "referral"
+				      : "answer",
 		       e->owner, type_name(e->type, tb, sizeof(tb)), (long long)e->version_id,
 		       (long long)e->ttl_s, e->server, e->client,
 		       obs_time_format(e->until, b, sizeof(b)));
@@ -203,7 +210,126 @@ static int one_zone(cli_ctx_t *c, const char *zone, void *arg)
 	return ret;
 }
 
+static const char *jstr(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "-";
+}
+
+static void print_windows(const json_t *ws)
+{
+	size_t i;
+	const json_t *w;
+	json_array_foreach(ws, i, w)
+	{
+		const char *lo = json_string_value(json_object_get(w, "lo"));
+		const char *hi = json_string_value(json_object_get(w, "hi"));
+		printf(" [%s, %s)", lo ? lo : "-inf", hi ? hi : "open");
+	}
+}
+
+static void print_evidence(const char *which, const json_t *ev)
+{
+	size_t i;
+	const json_t *f;
+	json_array_foreach(json_object_get(ev, "fetches"), i, f)
+	{
+		printf("      %s: obs %lld fetched %s by %s from %s, v%lld ttl %lld, held to %s\n",
+		       which, (long long)json_integer_value(json_object_get(f, "observation")),
+		       jstr(f, "t"), jstr(f, "client"), jstr(f, "server"),
+		       (long long)json_integer_value(json_object_get(f, "version")),
+		       (long long)json_integer_value(json_object_get(f, "ttl")),
+		       jstr(f, "held_until"));
+	}
+	json_int_t more = json_integer_value(json_object_get(ev, "more"));
+	if (more)
+		printf("      %s: %lld more fetches\n", which, (long long)more);
+}
+
+static void print_pred(const char *zone, const json_t *doc)
+{
+	size_t i, j;
+	const json_t *p, *r;
+	const json_t *cov = json_object_get(doc, "coverage");
+	printf("zone %s: predicted pair windows against the fetches of %zu resolvers; capture ",
+	       zone, json_array_size(json_object_get(doc, "resolvers")));
+	if (json_is_object(cov))
+		printf("[%s, %s]\n", jstr(cov, "lo"), jstr(cov, "hi"));
+	else
+		printf("none\n");
+	json_array_foreach(json_object_get(doc, "resolvers"), i, r)
+	{
+		printf("  resolver %s: profile %s, %lld fetches, model profile %s\n",
+		       jstr(r, "resolver"), jstr(r, "profile"),
+		       (long long)json_integer_value(json_object_get(r, "fetches")),
+		       jstr(r, "model_profile"));
+	}
+	json_array_foreach(json_object_get(doc, "excluded"), i, r)
+	{
+		printf("  excluded %s: %lld of its %lld queries are the observatory's own polls\n",
+		       jstr(r, "client"),
+		       (long long)json_integer_value(json_object_get(r, "matching_polls")),
+		       (long long)json_integer_value(json_object_get(r, "queries")));
+	}
+	json_array_foreach(json_object_get(doc, "drops"), i, r)
+	{
+		printf("  capture %s dropped packets in [%s, %s): absence there is inconclusive\n",
+		       jstr(r, "collector"), jstr(r, "lo"), jstr(r, "hi"));
+	}
+	json_array_foreach(json_object_get(doc, "predicted"), i, p)
+	{
+		const json_t *a = json_object_get(p, "a"), *b = json_object_get(p, "b");
+		const char *oc = jstr(p, "outcome");
+		if (strcmp(oc, "held") != 0 && strcmp(oc, "inconclusive") != 0)
+			continue; /* counted in the summary; --json lists them */
+		printf("%s %s %s (%s) %s x %s:", jstr(p, "id"), jstr(p, "tier"),
+		       jstr(p, "severity"), jstr(p, "profile"), jstr(a, "label"), jstr(b, "label"));
+		print_windows(json_object_get(p, "windows"));
+		printf(" -> %s\n", jstr(p, "outcome"));
+		json_array_foreach(json_object_get(p, "held_by"), j, r)
+		{
+			printf("    held by %s (%s, %s):", jstr(r, "resolver"),
+			       jstr(json_object_get(r, "profile"), "profile"), jstr(r, "order"));
+			print_windows(json_object_get(r, "held"));
+			printf("\n");
+			print_evidence("a", json_object_get(r, "a"));
+			print_evidence("b", json_object_get(r, "b"));
+		}
+	}
+	const json_t *s = json_object_get(doc, "summary");
+	printf(
+	    "summary: %lld held, %lld not held, %lld inconclusive, %lld not captured (--json lists "
+	    "every window); named:",
+	    (long long)json_integer_value(json_object_get(s, "held")),
+	    (long long)json_integer_value(json_object_get(s, "not_held")),
+	    (long long)json_integer_value(json_object_get(s, "inconclusive")),
+	    (long long)json_integer_value(json_object_get(s, "not_captured")));
+	json_array_foreach(json_object_get(s, "named"), i, r) printf(" %s", json_string_value(r));
+	printf("\n");
+}
+
+static int one_zone_pred(cli_ctx_t *c, const char *zone, void *arg)
+{
+	if (zone[0] == '\0')
+		return OBS_EOK;
+	json_t *doc = NULL;
+	int ret = fetch_pred_run(c->db, arg, zone, c->at, NULL, &doc, c->err, c->errlen);
+	if (ret == OBS_EOK && c->json)
+		cli_print_json(doc);
+	else if (ret == OBS_EOK)
+		print_pred(zone, doc);
+	json_decref(doc);
+	return ret;
+}
+
 int cli_fetches(cli_ctx_t *c)
 {
-	return cli_each_zone(c, one_zone, NULL);
+	if (!c->predicted)
+		return cli_each_zone(c, one_zone, NULL);
+	sigv_t *sv = NULL;
+	int ret = sigv_new(c->db, false, &sv);
+	if (ret == OBS_EOK)
+		ret = cli_each_zone(c, one_zone_pred, sv);
+	sigv_free(sv);
+	return ret;
 }

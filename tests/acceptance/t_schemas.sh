@@ -3,7 +3,8 @@
 # Every JSON document obs-analyzer writes validates against its schema in schemas/
 # (JSON Schema draft 2020-12, checked with Debian's python3-jsonschema): findings, observed
 # and predicted glitches, status, whatif (go/wait/stop/unknown answers and a compound step),
-# transitions and fetches, on a recorded dataset at several instants. Prints PASS/FAIL lines.
+# transitions, fetches and fetches --predicted, on a recorded dataset at several instants.
+# Prints PASS/FAIL lines.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
@@ -58,4 +59,10 @@ if "$AN" transitions --help >/dev/null 2>&1 || true; then
 fi
 "$AN" audit "${Z[@]}" --at "$end" >"$T/audit.json" && validate "audit document" schemas/audit.schema.json "$T/audit.json"
 "$AN" fetches "${Z[@]}" --at "$end" >"$T/fe.json" && validate "fetches document" schemas/fetches.schema.json "$T/fe.json"
+# the datasets hold no capture: every predicted window is not_captured (the live capture is
+# validated in tests/integration/t_fetch_live.sh)
+"$AN" fetches "${Z[@]}" --predicted --at "$end" >"$T/fp.json" && validate "fetches --predicted document" schemas/fetch-predicted.schema.json "$T/fp.json"
+check_eq "fetches --predicted without a capture: every window not_captured" "0 0 0" \
+	"$(jq -r '"\(.summary.held) \(.summary.not_held) \(.summary.inconclusive)"' "$T/fp.json")"
+check_ge "fetches --predicted without a capture: the predicted windows are listed" 1 "$(jq '.summary.not_captured' "$T/fp.json")"
 summary

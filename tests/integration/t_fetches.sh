@@ -61,4 +61,9 @@ check_eq "ttl.pcap: every flag carries evidence rows" "0" \
 check_ge "fetches: text output names the resolver's DNSKEY fetches" 1 \
 	"$(grep -c 'fetch .* example.lab./DNSKEY' "$T/lab.txt")"
 
+# passive evidence alone: the model has no authoritative polls, so --predicted says so and fails
+out=$("$AN" fetches --db "$T/a.db" --zone example.lab. --at "$AT" --predicted 2>&1)
+check_eq "fetches --predicted without authoritative polls: exit 1 with the reason" "1 yes" \
+	"$? $(grep -q 'no authoritative polls' <<<"$out" && echo yes)"
+
 summary >/dev/null
