@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fetch.h"
 #include "obs_err.h"
 #include "report_int.h"
 #include "timefmt.h"
@@ -22,6 +23,8 @@ struct pop {
 	size_t parents_n, parents_cap;
 	int64_t transitions, early, glitches, excluded, zones;
 	double glitch_min, early_deficit;
+	json_t *held;  /* T-2x / T-2s per resolver, from passive fetches: key "ID\tresolver" */
+	size_t zone_i; /* the zone being added (counts each zone once per resolver) */
 };
 
 static void inc(json_t *o, const char *k, double by)
@@ -149,6 +152,11 @@ static int add_zone(struct pop *p, const rep_zone_t *z, const rep_opts_t *o)
 	return OBS_EOK;
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int dbl_cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -219,6 +227,72 @@ static json_t *ttl_violators(an_db_t *db, const rep_opts_t *o)
 				 (json_int_t)sqlite3_column_int64(st, 4)));
 	sqlite3_finalize(st);
 	return a;
+}
+
+/* T-2x / T-2s (reference §3.3) of one zone's resolvers, from their passive fetches: merged per
+ * (ID, resolver) over the population, with the zones they were seen in, the answers and the
+ * longest holding time past the fetched expiry. */
+static void held_flags(void *arg, const fetch_resolver_t *r)
+{
+	struct pop *p = arg;
+	for (size_t i = 0; i < r->flags_n; i++) {
+		const fetch_flag_t *fl = &r->flags[i];
+		if (strncmp(fl->id, "T-2", 3) != 0)
+			continue;
+		char key[200];
+		snprintf(key, sizeof(key), "%s\t%s", fl->id, r->name);
+		json_t *e = json_object_get(p->held, key);
+		if (e == NULL) {
+			e = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "id", fl->id,
+				      "vantage", r->name, "address", fl->via, "observations",
+				      (json_int_t)0, "zones", (json_int_t)0, "max_excess_s",
+				      (json_int_t)0, "last_zone", (json_int_t)-1);
+			if (e == NULL || json_object_set_new(p->held, key, e) != 0)
+				continue;
+		}
+		inc(e, "observations", (double)fl->answers);
+		if (json_integer_value(json_object_get(e, "last_zone")) != (json_int_t)p->zone_i) {
+			inc(e, "zones", 1);
+			json_object_set_new(e, "last_zone", json_integer((json_int_t)p->zone_i));
+		}
+		int64_t past =
+		    fl->expiry != INT64_MIN && fl->hold_until > fl->expiry
+			? (fl->hold_until - fl->expiry + OBS_USEC_PER_SEC / 2) / OBS_USEC_PER_SEC
+			: 0;
+		if (past > json_integer_value(json_object_get(e, "max_excess_s")))
+			json_object_set_new(e, "max_excess_s", json_integer((json_int_t)past));
+	}
+}
+
+/* Does the database hold passive evidence at all (the fetch analysis is skipped otherwise)? */
+static bool has_passive(an_db_t *db)
+{
+	sqlite3_stmt *st = NULL;
+	bool yes = false;
+	if (sqlite3_prepare_v2(an_db_sql(db), "SELECT 1 FROM passive_pair LIMIT 1", -1, &st,
+			       NULL) == SQLITE_OK)
+		yes = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return yes;
+}
+
+/* Append the merged T-2 entries to a (the T-1 list), sorted by ID then resolver. */
+static void held_append(struct pop *p, json_t *a)
+{
+	const char *k;
+	json_t *e;
+	size_t n = json_object_size(p->held), i = 0;
+	const char **keys = n ? malloc(n * sizeof(*keys)) : NULL;
+	if (keys == NULL)
+		return;
+	json_object_foreach(p->held, k, e) keys[i++] = k;
+	qsort(keys, n, sizeof(*keys), str_cmp);
+	for (i = 0; i < n; i++) {
+		e = json_object_get(p->held, keys[i]);
+		json_object_del(e, "last_zone");
+		json_array_append(a, e);
+	}
+	free(keys);
 }
 
 static int zone_list(an_db_t *db, char ***out, size_t *n)
@@ -321,16 +395,23 @@ static void pop_text(FILE *f, json_t *d)
 			json_number_value(json_object_get(v, "max")),
 			json_number_value(json_object_get(v, "mean")));
 	}
-	fputs("resolvers that violate TTLs (T-1):\n", f);
+	fputs("resolvers that violate TTLs (T-1 from their answers; T-2x held past expiry, T-2s "
+	      "served stale, from captured fetches):\n",
+	      f);
 	json_array_foreach(json_object_get(d, "ttl_violations"), i, v)
 	{
-		fputs("  ", f);
+		const char *id = json_string_value(json_object_get(v, "id"));
+		fprintf(f, "  %s ", id);
 		text_safe(f, json_string_value(json_object_get(v, "vantage")));
-		fprintf(f,
-			": %lld answers in %lld zones, up to %lld s above the authoritative TTL\n",
-			(long long)json_integer_value(json_object_get(v, "observations")),
-			(long long)json_integer_value(json_object_get(v, "zones")),
-			(long long)json_integer_value(json_object_get(v, "max_excess_s")));
+		fprintf(
+		    f,
+		    strcmp(id, "T-1") == 0
+			? ": %lld answers in %lld zones, up to %lld s above the authoritative TTL\n"
+			: ": %lld answers in %lld zones, held up to %lld s past the fetched "
+			  "expiry\n",
+		    (long long)json_integer_value(json_object_get(v, "observations")),
+		    (long long)json_integer_value(json_object_get(v, "zones")),
+		    (long long)json_integer_value(json_object_get(v, "max_excess_s")));
 	}
 }
 
@@ -410,7 +491,8 @@ int rep_population(an_db_t *db, const char *const *zones, const rep_opts_t *o, F
 	p.early_phase = json_object();
 	p.gl_kind = json_object();
 	p.gl_month = json_object();
-	if (!p.by_kind || !p.by_month || !p.by_day || !p.early_kind || !p.early_phase ||
+	p.held = json_object();
+	if (!p.held || !p.by_kind || !p.by_month || !p.by_day || !p.early_kind || !p.early_phase ||
 	    !p.gl_kind || !p.gl_month)
 		goto done;
 	if (zones == NULL) {
@@ -421,7 +503,7 @@ int rep_population(an_db_t *db, const char *const *zones, const rep_opts_t *o, F
 		while (zones[n])
 			n++;
 	}
-	bool progress = o->progress;
+	bool progress = o->progress, passive = has_passive(db);
 	obs_usec_t t_start = obs_mono_now();
 	for (size_t i = 0; i < n; i++) {
 		rep_zone_t z;
@@ -429,6 +511,10 @@ int rep_population(an_db_t *db, const char *const *zones, const rep_opts_t *o, F
 		if (ret == OBS_EOK)
 			ret = add_zone(&p, &z, o);
 		rep_zone_free(&z);
+		p.zone_i = i;
+		if (ret == OBS_EOK && passive)
+			ret = fetch_run(db, zones[i], o->to < o->at ? o->to : o->at, NULL,
+					held_flags, NULL, &p);
 		if (ret)
 			goto done;
 		if (progress && (i + 1 == n || (i + 1) % 50 == 0))
@@ -438,6 +524,8 @@ int rep_population(an_db_t *db, const char *const *zones, const rep_opts_t *o, F
 	if (progress)
 		fputc('\n', stderr);
 	json_t *ttl = ttl_violators(db, o);
+	if (ttl)
+		held_append(&p, ttl);
 	json_t *lat = latency(&p);
 	json_t *d = json_pack(
 	    "{s:s, s:o, s:o, s:o, s:I, s:{s:I, s:O, s:O, s:O}, s:{s:I, s:f, s:I, s:O, s:O}, "
@@ -471,6 +559,7 @@ done:
 	json_decref(p.early_phase);
 	json_decref(p.gl_kind);
 	json_decref(p.gl_month);
+	json_decref(p.held);
 	for (size_t i = 0; i < p.parents_n; i++)
 		free(p.parents[i].v);
 	free(p.parents);

@@ -14,21 +14,6 @@ DATASET=${DATASET:-datasets/zsk-roll-sign-early}
 T=$(mktemp -d /tmp/obs-schemas.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
-validate() { # NAME SCHEMA DOC
-	local out
-	if out=$(python3 - "$2" "$3" 2>&1 <<'PY'
-import json, sys
-from jsonschema import Draft202012Validator
-schema = json.load(open(sys.argv[1]))
-Draft202012Validator.check_schema(schema)
-doc = json.load(open(sys.argv[2]))
-errs = sorted(Draft202012Validator(schema).iter_errors(doc), key=lambda e: list(e.path))
-for e in errs[:3]:
-    print("/".join(map(str, e.path)), e.message[:200])
-sys.exit(1 if errs else 0)
-PY
-	); then pass "$1"; else fail "$1" "$out"; fi
-}
 
 gzip -dc "$DATASET/collector.db.gz" >"$T/c.db"
 "$AN" ingest --db "$T/an.db" "$T/c.db" >/dev/null || fail "ingest" "$DATASET"

@@ -26,6 +26,24 @@ wait_until() {
 	done
 }
 
+# validate NAME SCHEMA DOC: the JSON document validates against the schema (JSON Schema
+# draft 2020-12, Debian's python3-jsonschema); the first errors are printed on failure.
+validate() { # NAME SCHEMA DOC
+	local out
+	if out=$(python3 - "$2" "$3" 2>&1 <<'PY'
+import json, sys
+from jsonschema import Draft202012Validator
+schema = json.load(open(sys.argv[1]))
+Draft202012Validator.check_schema(schema)
+doc = json.load(open(sys.argv[2]))
+errs = sorted(Draft202012Validator(schema).iter_errors(doc), key=lambda e: list(e.path))
+for e in errs[:3]:
+    print("/".join(map(str, e.path)), e.message[:200])
+sys.exit(1 if errs else 0)
+PY
+	); then pass "$1"; else fail "$1" "$out"; fi
+}
+
 summary() {
 	echo "$PASS passed, $FAIL failed"
 	[ "$FAIL" -eq 0 ]

@@ -13,7 +13,7 @@ COLL=${COLL:-build/san/obs-collector}
 AN=${AN:-build/san/obs-analyzer}
 FIX=tests/fixtures/pcap
 T=$(mktemp -d /tmp/obs-fetches.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 AT=2026-11-28T21:08:00Z
 
 cat >"$T/p.yaml" <<C
@@ -31,6 +31,8 @@ for f in ttl lab; do
 	"$AN" ingest --db "$T/a.db" "$T/p.db" >"$T/$f.ing.log" 2>&1
 	rc=$((rc + $?))
 	"$AN" fetches --db "$T/a.db" --zone example.lab. --at "$AT" --json >"$T/$f.json" 2>"$T/$f.err"
+	"$AN" report --db "$T/a.db" --at "$AT" --json >"$T/$f.pop.json" 2>"$T/$f.pop.err"
+	"$AN" report --db "$T/a.db" --at "$AT" >"$T/$f.pop.txt" 2>&1
 	rc=$((rc + $?))
 	g="$FIX/$f.fetches.golden"
 	[ -n "${GOLDEN:-}" ] && cp "$T/$f.json" "$g"
@@ -60,6 +62,15 @@ check_eq "ttl.pcap: every flag carries evidence rows" "0" \
 "$AN" fetches --db "$T/a.db" --zone example.lab. --at "$AT" >"$T/lab.txt" 2>&1
 check_ge "fetches: text output names the resolver's DNSKEY fetches" 1 \
 	"$(grep -c 'fetch .* example.lab./DNSKEY' "$T/lab.txt")"
+
+# the population report (of ttl.pcap) lists the resolvers that held a version past its fetched expiry
+check_eq "population report: T-2x for the stretching resolver, T-2s for the serve-stale one" \
+	"T-2s:127.0.4.7 T-2x:127.0.4.9" \
+	"$(jq -r '[.ttl_violations[] | select(.id | startswith("T-2")) | "\(.id):\(.vantage)"] | sort | join(" ")' "$T/ttl.pop.json")"
+check_ge "population report: held past expiry by at least 20 s (TTL 30 stretched to 60)" 20 \
+	"$(jq '[.ttl_violations[] | select(.id == "T-2x") | .max_excess_s] | max // 0' "$T/ttl.pop.json")"
+validate "population report with T-2 entries: schema" schemas/report.schema.json "$T/ttl.pop.json"
+check_ge "population report, text: T-2x named" 1 "$(grep -c '^  T-2x 127.0.4.9' "$T/ttl.pop.txt")"
 
 # passive evidence alone: the model has no authoritative polls, so --predicted says so and fails
 out=$("$AN" fetches --db "$T/a.db" --zone example.lab. --at "$AT" --predicted 2>&1)
