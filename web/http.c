@@ -14,6 +14,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "api.h"
+#include "conn.h"
 #include "http.h"
 #include "metrics.h"
 #include "obs_err.h"
@@ -331,6 +332,17 @@ static void on_request(struct evhttp_request *req, void *arg)
 	const char *msg = NULL;
 	int code;
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	if (wn_over(w->conns, req)) {
+		/* over the connection cap: answered, not handled, and the connection closed */
+		struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+		evhttp_add_header(out, "Retry-After", "1");
+		evhttp_add_header(out, "Connection", "close");
+		wn_count_refused(w->conns);
+		wh_json(&r, 503,
+			json_pack("{s:s, s:i}", "error", "too many connections, retry later",
+				  "status", 503));
+		goto done;
+	}
 	if (!wh_host_allowed(w, evhttp_find_header(in, "Host"))) {
 		wh_error(&r, 403, "Host header not allowed");
 		goto done;
@@ -378,10 +390,16 @@ int wh_start(web_ctx_t *w, char *err, size_t errlen)
 						EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	evhttp_set_default_content_type(w->http, "application/json");
 	evhttp_set_gencb(w->http, on_request, w);
-	if (evhttp_bind_socket(w->http, w->listen_addr, w->port) != 0) {
+	struct evhttp_bound_socket *bound =
+	    evhttp_bind_socket_with_handle(w->http, w->listen_addr, w->port);
+	if (bound == NULL) {
 		snprintf(err, errlen, "cannot listen on %s port %u", w->listen_addr,
 			 (unsigned)w->port);
 		return OBS_ENET;
+	}
+	if (wn_new(w, bound, w->opts.max_connections, &w->conns) != OBS_EOK) {
+		snprintf(err, errlen, "no memory for the connection cap");
+		return OBS_ENOMEM;
 	}
 	return OBS_EOK;
 }
@@ -391,4 +409,6 @@ void wh_stop(web_ctx_t *w)
 	if (w->http)
 		evhttp_free(w->http);
 	w->http = NULL;
+	wn_free(w->conns); /* after evhttp_free, which closes every connection */
+	w->conns = NULL;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* obs-web: options and the event loop; the modules do the work (web/web.h). */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
@@ -18,7 +20,8 @@ static void usage(FILE *f)
 {
 	fputs("usage: obs-web --db FILE [--listen ADDR:PORT] [--token-file FILE]\n"
 	      "               [--collector DB]... [--ingest-every DURATION] [--state-dir DIR]\n"
-	      "               [--allow-host NAME]... [--once-check] [-v|-q]\n"
+	      "               [--allow-host NAME]... [--max-connections N] [--once-check]\n"
+	      "               [-v|-q]\n"
 	      "  --db FILE           the analysis database (written only with --collector)\n"
 	      "  --listen ADDR:PORT  default 127.0.0.1:8053\n"
 	      "  --token-file FILE   bearer token for whatif and state-changing endpoints\n"
@@ -26,6 +29,7 @@ static void usage(FILE *f)
 	      "  --ingest-every D    ingest period (default 500ms)\n"
 	      "  --state-dir DIR     RRD files for the graphs (no graphs without it)\n"
 	      "  --allow-host NAME   another accepted Host header value (repeatable)\n"
+	      "  --max-connections N connection cap (default 4096; 503 beyond it)\n"
 	      "  --once-check        ingest once, build every document and graph, exit\n",
 	      f);
 }
@@ -38,6 +42,7 @@ static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
 				     {"state-dir", required_argument, NULL, 's'},
 				     {"allow-host", required_argument, NULL, 'H'},
 				     {"once-check", no_argument, NULL, 'o'},
+				     {"max-connections", required_argument, NULL, 'm'},
 				     {"verbose", no_argument, NULL, 'v'},
 				     {"quiet", no_argument, NULL, 'q'},
 				     {"help", no_argument, NULL, 'h'},
@@ -79,6 +84,15 @@ static int parse(int argc, char **argv, web_ctx_t *w)
 		case 'o':
 			w->opts.once_check = true;
 			break;
+		case 'm': {
+			char *e = NULL;
+			errno = 0;
+			unsigned long v = strtoul(optarg, &e, 10);
+			if (errno || e == optarg || *e || optarg[0] == '-' || v < 1 || v > 1000000)
+				return fprintf(stderr, "obs-web: --max-connections: 1..1000000\n"), 2;
+			w->opts.max_connections = v;
+			break;
+		}
 		case 'v':
 			w->log.level = OBS_LOG_DEBUG;
 			break;

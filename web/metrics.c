@@ -7,6 +7,7 @@
 #include <event2/http.h>
 
 #include "cache.h"
+#include "conn.h"
 #include "graphs.h"
 #include "metrics.h"
 #include "obs_err.h"
@@ -451,6 +452,27 @@ void wm_handle(wh_req_t *r)
 			    (unsigned long long)cs.evictions);
 	help(b, "obs_web_cache_bytes", "gauge", "Bytes of documents held by the cache.");
 	evbuffer_add_printf(b, "obs_web_cache_bytes %zu\n", cs.bytes);
+	wn_stats_t ns;
+	wn_stats(w->conns, &ns);
+	help(b, "obs_web_connections", "gauge", "HTTP connections open.");
+	evbuffer_add_printf(b, "obs_web_connections %zu\n", ns.open);
+	help(b, "obs_web_connections_max", "gauge", "The connection cap in force.");
+	evbuffer_add_printf(b, "obs_web_connections_max %zu\n", ns.cap);
+	help(b, "obs_web_connections_accepted_total", "counter", "HTTP connections accepted.");
+	evbuffer_add_printf(b, "obs_web_connections_accepted_total %llu\n",
+			    (unsigned long long)ns.accepted);
+	help(b, "obs_web_connections_refused_total", "counter",
+	     "Requests answered 503 because their connection was over the cap.");
+	evbuffer_add_printf(b, "obs_web_connections_refused_total %llu\n",
+			    (unsigned long long)ns.refused);
+	help(b, "obs_web_connections_shed_total", "counter",
+	     "Connections older than 1 s shut down to make room once the cap was reached.");
+	evbuffer_add_printf(b, "obs_web_connections_shed_total %llu\n",
+			    (unsigned long long)ns.shed);
+	help(b, "obs_web_listener_paused_total", "counter",
+	     "Times the listener stopped accepting at twice the cap.");
+	evbuffer_add_printf(b, "obs_web_listener_paused_total %llu\n",
+			    (unsigned long long)ns.paused);
 	size_t len = evbuffer_get_length(b);
 	char *s = malloc(len + 1);
 	if (s == NULL) {

@@ -176,6 +176,11 @@ int ws_open(web_ctx_t *w, char *err, size_t errlen)
 		snprintf(err, errlen, "event_base_new failed");
 		return OBS_ENOMEM;
 	}
+	/* priority 0 for the connection cap's bookkeeping (conn.h), 1 for everything else */
+	if (event_base_priority_init(w->base, 2) != 0) {
+		snprintf(err, errlen, "event_base_priority_init failed");
+		return OBS_ENOMEM;
+	}
 	return OBS_EOK;
 }
 

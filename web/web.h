@@ -3,7 +3,7 @@
  * Modules, one prefix each: wh_ (http.c: listener, limits, router, errors, auth), wa_ (api.c:
  * JSON endpoints), wp_ (pages.c: embedded dashboard assets, server-rendered HTML), wm_
  * (metrics.c: Prometheus text), wg_ (graphs.c: RRD files and PNGs), wl_ (live.c: the ingest
- * timer), wc_ (cache.c: finished GET documents). The HTTP server runs on one libevent base; every
+ * timer), wc_ (cache.c: finished GET documents), wn_ (conn.c: the connection cap). The HTTP server runs on one libevent base; every
  * handler runs on the loop thread. */
 #pragma once
 
@@ -43,6 +43,7 @@ typedef struct web_opts {
 	obs_usec_t ingest_every;
 	const char *state_dir; /* RRD files; NULL: no graphs */
 	bool once_check;
+	size_t max_connections; /* 0: WN_DEFAULT_CAP */
 	const char *allow_hosts[WEB_MAX_HOSTS];
 	size_t allow_hosts_n;
 } web_opts_t;
@@ -51,6 +52,7 @@ typedef struct wm wm_t;
 typedef struct wg wg_t;
 typedef struct wl wl_t;
 typedef struct wc wc_t;
+typedef struct wn wn_t;
 
 typedef struct web_ctx {
 	web_opts_t opts;
@@ -70,5 +72,6 @@ typedef struct web_ctx {
 	wg_t *graphs;        /* NULL without --state-dir */
 	wl_t *live;          /* NULL without collectors */
 	wc_t *cache;         /* GET documents (cache.h) */
+	wn_t *conns;         /* the connection cap (conn.h) */
 	uint64_t generation; /* moves on after each ingest round that brought new data */
 } web_ctx_t;
