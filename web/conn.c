@@ -94,8 +94,7 @@ static struct bufferevent *on_bev(struct event_base *base, void *arg)
 	wn_t *n = arg;
 	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	wn_conn_t *c = calloc(1, sizeof(*c));
-	if (bev == NULL || c == NULL ||
-	    (c->learn = event_new(base, -1, 0, on_learn, c)) == NULL ||
+	if (bev == NULL || c == NULL || (c->learn = event_new(base, -1, 0, on_learn, c)) == NULL ||
 	    event_priority_set(c->learn, 0) != 0) {
 		/* not followed: evhttp still serves it (bev NULL: evhttp makes its own) */
 		if (c && c->learn)

@@ -89,7 +89,8 @@ static int parse(int argc, char **argv, web_ctx_t *w)
 			errno = 0;
 			unsigned long v = strtoul(optarg, &e, 10);
 			if (errno || e == optarg || *e || optarg[0] == '-' || v < 1 || v > 1000000)
-				return fprintf(stderr, "obs-web: --max-connections: 1..1000000\n"), 2;
+				return fprintf(stderr, "obs-web: --max-connections: 1..1000000\n"),
+				       2;
 			w->opts.max_connections = v;
 			break;
 		}

@@ -3,8 +3,8 @@
  * Modules, one prefix each: wh_ (http.c: listener, limits, router, errors, auth), wa_ (api.c:
  * JSON endpoints), wp_ (pages.c: embedded dashboard assets, server-rendered HTML), wm_
  * (metrics.c: Prometheus text), wg_ (graphs.c: RRD files and PNGs), wl_ (live.c: the ingest
- * timer), wc_ (cache.c: finished GET documents), wn_ (conn.c: the connection cap). The HTTP server runs on one libevent base; every
- * handler runs on the loop thread. */
+ * timer), wc_ (cache.c: finished GET documents), wn_ (conn.c: the connection cap). The HTTP server
+ * runs on one libevent base; every handler runs on the loop thread. */
 #pragma once
 
 #include <stdbool.h>
