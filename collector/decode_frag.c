@@ -123,7 +123,10 @@ uint8_t *dec_frag_add(dec_t *d, const dec_ip_t *ip, uint32_t id, size_t off, boo
 	}
 	if (!g->last_seen || g->have != g->total)
 		return NULL;
-	uint8_t *whole = g->buf;
+	/* cut to the payload, so that a read past it is a read past the allocation (ASan) */
+	uint8_t *whole = g->total > 0 ? realloc(g->buf, g->total) : NULL;
+	if (!whole)
+		whole = g->buf;
 	*outlen = g->total;
 	g->buf = NULL;
 	frag_release(d, g);
