@@ -24,7 +24,7 @@
 # frag_reassembled / frag_dropped / bad_header / paired / unanswered exactly as predicted from
 # the untouched file, the untouched datagrams still paired with the same versions.
 #
-# Needs root (namespaces); without it, prints a SKIP line and no PASS. About 20 s.
+# Needs root (namespaces); without it, prints a SKIP line and no PASS. About 5 s.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
@@ -54,6 +54,7 @@ cleanup() {
 	[ -n "${KEEP:-}" ] || rm -rf "$W"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM
 C() { ip netns exec "$NS_C" "$@"; }
 
 # --- two namespaces, one veth with MTU 1500
