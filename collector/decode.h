@@ -51,7 +51,7 @@ typedef struct dec_stats {
 	uint64_t unsupported;      /* other link types, protocols, or non-DNS ports */
 	uint64_t frag_reassembled; /* datagrams rebuilt from fragments */
 	uint64_t frag_dropped;     /* fragments or datagrams given up: overlap, too big, timeout,
-				      table full */
+				      evicted (table full: the oldest goes) */
 	uint64_t tcp_gaps;         /* out-of-order or missing TCP bytes: the stream was reset */
 	uint64_t tcp_cut;          /* TCP streams that ended or were evicted mid-message */
 	uint64_t tcp_evicted;      /* flows evicted because the table was full */

@@ -2,7 +2,8 @@
 /* IP fragment reassembly in bounded memory: at most DEC_MAX_FRAG_DATAGRAMS datagrams of at
  * most DEC_FRAG_MAX payload bytes each, keyed by (family, src, dst, protocol, id). A byte
  * received twice must be the same byte, or the whole datagram is dropped (overlap attacks).
- * Datagrams not complete after DEC_FRAG_TIMEOUT_US of capture time are dropped. */
+ * Datagrams not complete after DEC_FRAG_TIMEOUT_US of capture time are dropped; when the table
+ * is full, the oldest datagram makes room for a new one. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,15 +34,28 @@ static bool frag_match(const dec_frag_dgram_t *g, const dec_ip_t *ip, uint32_t i
 	       memcmp(g->src, ip->src, 16) == 0 && memcmp(g->dst, ip->dst, 16) == 0;
 }
 
-/* The datagram for this fragment, a new one, or NULL (table full or no memory: counted). */
+/* The datagram for this fragment, or a new one; NULL without memory (counted). When the table
+ * is full, the datagram whose first fragment came earliest is given up (counted if it was not
+ * dead already) to make room: a flood of fragments that never complete then costs the oldest
+ * incomplete datagrams, not every datagram after it, since a real datagram's fragments
+ * arrive together. */
 static dec_frag_dgram_t *frag_find(dec_t *d, const dec_ip_t *ip, uint32_t id)
 {
-	dec_frag_dgram_t *spare = NULL;
+	dec_frag_dgram_t *spare = NULL, *oldest = NULL;
 	for (size_t i = 0; i < DEC_MAX_FRAG_DATAGRAMS; i++) {
-		if (frag_match(&d->frags[i], ip, id))
-			return &d->frags[i];
-		if (!d->frags[i].used && !spare)
-			spare = &d->frags[i];
+		dec_frag_dgram_t *g = &d->frags[i];
+		if (frag_match(g, ip, id))
+			return g;
+		if (!g->used && !spare)
+			spare = g;
+		if (g->used && (!oldest || g->first < oldest->first))
+			oldest = g;
+	}
+	if (!spare && oldest) {
+		if (!oldest->dead)
+			d->st.frag_dropped++;
+		frag_release(d, oldest);
+		spare = oldest;
 	}
 	uint8_t *buf = spare ? malloc(BUF_SIZE) : NULL;
 	if (!buf) {
@@ -109,7 +123,10 @@ uint8_t *dec_frag_add(dec_t *d, const dec_ip_t *ip, uint32_t id, size_t off, boo
 	}
 	if (!g->last_seen || g->have != g->total)
 		return NULL;
-	uint8_t *whole = g->buf;
+	/* cut to the payload, so that a read past it is a read past the allocation (ASan) */
+	uint8_t *whole = g->total > 0 ? realloc(g->buf, g->total) : NULL;
+	if (!whole)
+		whole = g->buf;
 	*outlen = g->total;
 	g->buf = NULL;
 	frag_release(d, g);

@@ -554,21 +554,41 @@ Test(decode, ipv6_fragments, .init = fill_big)
 		run_frag_case(6, &frag_cases[i]);
 }
 
-Test(decode, fragment_table_full_drops_and_counts, .init = fill_big)
+/* A full table gives up the datagram whose first fragment came earliest (counted once; a dead
+ * one was counted when it died), so a flood of incomplete datagrams cannot keep later real
+ * ones from being reassembled. */
+Test(decode, fragment_table_full_evicts_the_oldest, .init = fill_big)
 {
 	sink_t s;
 	dec_t *d = mk(DEC_LINK_EN10MB, &s);
 	pkt_t p = pkt(4, false, big, FRAG_DATA);
 	const frag_spec_t f[3] = {OK(0, 400), OK(400, 400), OK(800, 408)};
-	for (uint32_t id = 0; id <= DEC_MAX_FRAG_DATAGRAMS; id++)
-		feed_frag(d, T0, &p, id, &f[0]);
+	const frag_spec_t bad = BAD(0, 400);
+	const uint32_t n = DEC_MAX_FRAG_DATAGRAMS;
+	feed_frag(d, T0, &p, 0, &f[0]);
+	feed_frag(d, T0 + 1, &p, 0, &bad); /* id 0 dies: a conflicting overlap */
 	cr_assert_eq(stats(d).frag_dropped, 1);
-	for (uint32_t id = 0; id < DEC_MAX_FRAG_DATAGRAMS; id++) {
-		feed_frag(d, T0, &p, id, &f[1]);
-		feed_frag(d, T0, &p, id, &f[2]);
+	for (uint32_t id = 1; id < n; id++) /* the table is full: id 0 (dead) and 1 .. n-1 */
+		feed_frag(d, T0 + 10 + id, &p, id, &f[0]);
+	cr_assert_eq(stats(d).frag_dropped, 1);
+	feed_frag(d, T0 + 1000, &p, n, &f[0]); /* evicts dead id 0: already counted */
+	cr_assert_eq(stats(d).frag_dropped, 1);
+	feed_frag(d, T0 + 1001, &p, n + 1, &f[0]); /* evicts id 1, the oldest alive */
+	cr_assert_eq(stats(d).frag_dropped, 2);
+	for (uint32_t id = n + 1; id >= 2; id--) {
+		feed_frag(d, T0 + 2000, &p, id, &f[2]);
+		feed_frag(d, T0 + 2000, &p, id, &f[1]);
 	}
-	cr_assert_eq(s.n, DEC_MAX_FRAG_DATAGRAMS);
-	cr_assert_eq(stats(d).frag_reassembled, DEC_MAX_FRAG_DATAGRAMS);
+	cr_assert_eq(s.n, n);
+	for (size_t i = 0; i < s.n; i++)
+		check_msg(&s.g[i], &p, big, FRAG_DATA, "after eviction");
+	dec_stats_t st = stats(d);
+	cr_assert_eq(st.frag_reassembled, n);
+	cr_assert_eq(st.frag_dropped, 2);
+	feed_frag(d, T0 + 3000, &p, 1, &f[1]); /* the rest of evicted id 1: a new datagram */
+	dec_finish(d);
+	cr_assert_eq(stats(d).frag_dropped, 3);
+	cr_assert_eq(stats(d).frag_reassembled, n);
 	dec_free(d);
 }
 
