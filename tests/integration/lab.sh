@@ -3,9 +3,10 @@
 # (example.lab., signed; also on 127.0.2.6 as ns2) on 127.0.2.2 and a validating Unbound on
 # 127.0.2.9 with lab.'s key as trust anchor. Sets W (work dir), NSDP, KNOT, PIDS; the EXIT
 # trap stops everything. Needs lib.sh. After sourcing, call lab_wait.
+LAB_NET=${LAB_NET:-127.0.2} # another /24 of 127/8 for a test that runs beside the others
 W=$(mktemp -d /tmp/obs-it.XXXXXX)
 PIDS=()
-ADDRS=(127.0.2.1 127.0.2.2 127.0.2.6 127.0.2.9)
+ADDRS=($LAB_NET.1 $LAB_NET.2 $LAB_NET.6 $LAB_NET.9)
 
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
@@ -35,9 +36,9 @@ gen_key rogue broken.lab. -k
 cat >"$W/zones/root.zone" <<Z
 . 3600 IN SOA ns.root. h.root. 1 3600 600 86400 60
 . 3600 IN NS ns.root.
-ns.root. 3600 IN A 127.0.2.1
+ns.root. 3600 IN A $LAB_NET.1
 lab. 3600 IN NS ns.lab.
-ns.lab. 3600 IN A 127.0.2.1
+ns.lab. 3600 IN A $LAB_NET.1
 Z
 # lab. (the parent): example.lab. delegated to ns.provx.lab. and, unless $1 is "one",
 # ns2.provx.lab. (a second address of the same Knot, listed only by the parent)
@@ -46,9 +47,9 @@ write_lab() {
 \$TTL 5
 lab. IN SOA ns.lab. h.lab. $2 10 10 600 5
 lab. IN NS ns.lab.
-ns.lab. IN A 127.0.2.1
-ns.provx.lab. IN A 127.0.2.2
-ns2.provx.lab. IN A 127.0.2.6
+ns.lab. IN A $LAB_NET.1
+ns.provx.lab. IN A $LAB_NET.2
+ns2.provx.lab. IN A $LAB_NET.6
 example.lab. IN NS ns.provx.lab.
 $([ "$1" = one ] || echo "example.lab. IN NS ns2.provx.lab.")
 $(ds_of exksk)
@@ -78,12 +79,12 @@ sign_zone lab. "$W/zones/lab.zone" "$W/keys/lab"
 sign_zone broken.lab. "$W/zones/broken.zone" "$W/keys/broken"
 sign_zone example.lab. "$W/zones/example.zone" "$W/keys/exksk" "$W/keys/exzsk"
 
-write_nsd_conf "$W/nsd.conf" 127.0.2.1 .=root.zone lab.=lab.zone.signed broken.lab.=broken.zone.signed
+write_nsd_conf "$W/nsd.conf" $LAB_NET.1 .=root.zone lab.=lab.zone.signed broken.lab.=broken.zone.signed
 cat >"$W/knot.conf" <<C
 server:
     rundir: "$W/run"
     pidfile: "$W/run/knot.pid"
-    listen: [ 127.0.2.2@53, 127.0.2.6@53 ]
+    listen: [ $LAB_NET.2@53, $LAB_NET.6@53 ]
     udp-workers: 1
     tcp-workers: 1
     background-workers: 1
@@ -106,7 +107,7 @@ zone:
 C
 cat >"$W/unbound.conf" <<C
 server:
-	interface: 127.0.2.9
+	interface: $LAB_NET.9
 	port: 53
 	username: ""
 	chroot: ""
@@ -129,9 +130,9 @@ server:
 remote-control:
 	control-enable: no
 C
-printf '. 3600 IN NS ns.root.\nns.root. 3600 IN A 127.0.2.1\n' >"$W/root.hints"
+printf '. 3600 IN NS ns.root.\nns.root. 3600 IN A %s\n' "$LAB_NET.1" >"$W/root.hints"
 
-ip addr add 127.0.2.9/32 dev lo 2>/dev/null || true
+ip addr add $LAB_NET.9/32 dev lo 2>/dev/null || true
 nsd -d -c "$W/nsd.conf" >"$W/run/nsd.out" 2>&1 &
 NSDP=$!
 PIDS+=($NSDP)
@@ -142,7 +143,7 @@ unbound -d -c "$W/unbound.conf" >"$W/run/unbound.out" 2>&1 &
 PIDS+=($!)
 
 
-validated() { dig +time=1 +tries=1 @127.0.2.9 www.example.lab A +dnssec | grep -q 'flags:.* ad'; }
+validated() { dig +time=1 +tries=1 @$LAB_NET.9 www.example.lab A +dnssec | grep -q 'flags:.* ad'; }
 lab_wait() {
 	if wait_until 20 validated; then pass "servers start and Unbound validates www.example.lab"; else
 		fail "servers start" "no validated answer; logs in $W/run"
