@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include "an_db.h"
 #include "migrate.h"
@@ -46,6 +47,50 @@ int an_db_int(an_db_t *db, const char *sql, int64_t *out)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? OBS_EOK : OBS_ESQL;
 }
 
+/* Read-only connections (reliability-targets D8): whatever SQL reaches them can only read. No
+ * ATTACH or DETACH, no schema change, no write, and PRAGMAs only to read a value or to set
+ * the connection-local cache settings. */
+static int ro_authorizer(void *arg, int action, const char *a1, const char *a2, const char *dbn,
+			 const char *trigger)
+{
+	(void)arg, (void)dbn, (void)trigger;
+	switch (action) {
+	case SQLITE_SELECT:
+	case SQLITE_READ:
+	case SQLITE_FUNCTION:
+	case SQLITE_TRANSACTION:
+	case SQLITE_SAVEPOINT:
+	case SQLITE_RECURSIVE:
+		return SQLITE_OK;
+	case SQLITE_PRAGMA: {
+		static const char *const settable[] = {"cache_size", "mmap_size", "temp_store",
+						       "busy_timeout"};
+		if (a2 == NULL)
+			return SQLITE_OK; /* reading a value */
+		for (size_t i = 0; a1 && i < sizeof(settable) / sizeof(settable[0]); i++)
+			if (strcasecmp(a1, settable[i]) == 0)
+				return SQLITE_OK;
+		return SQLITE_DENY;
+	}
+	default: /* ATTACH, DETACH, CREATE, DROP, ALTER, INSERT, UPDATE, DELETE, ANALYZE, ... */
+		return SQLITE_DENY;
+	}
+}
+
+/* Lowered limits on every connection (the analyzer's statements and values are small; a
+ * runaway one fails instead of growing without bound) and, read-only, the authorizer and no
+ * attached databases. */
+static void harden(an_db_t *db, bool readonly)
+{
+	sqlite3_limit(db->db, SQLITE_LIMIT_LENGTH, AN_DB_MAX_LENGTH);
+	sqlite3_limit(db->db, SQLITE_LIMIT_SQL_LENGTH, AN_DB_MAX_SQL);
+	sqlite3_limit(db->db, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 1024);
+	if (readonly) {
+		sqlite3_limit(db->db, SQLITE_LIMIT_ATTACHED, 0);
+		sqlite3_set_authorizer(db->db, ro_authorizer, NULL);
+	}
+}
+
 int an_db_open(const char *path, bool readonly, obs_usec_t now, an_db_t **out, char *err,
 	       size_t errlen)
 {
@@ -79,6 +124,7 @@ int an_db_open(const char *path, bool readonly, obs_usec_t now, an_db_t **out, c
 	if ((ret = obs_migrate(db->db, obs_analysis_migrations, obs_analysis_migrations_n,
 			       "analysis", readonly, now, err, errlen)))
 		goto fail;
+	harden(db, readonly);
 	*out = db;
 	return OBS_EOK;
 fail:
