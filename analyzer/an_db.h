@@ -18,8 +18,9 @@ typedef struct an_db an_db_t;
  * Every connection is DEFENSIVE with the lowered limits above. readonly: open with
  * SQLITE_OPEN_READONLY and PRAGMA query_only (no migration; an older schema is refused too),
  * no attached databases, and an authorizer that denies anything but reading (no ATTACH, DDL,
- * writes, or PRAGMA other than reads and the cache settings). Returns OBS_EOK, OBS_ESQL or OBS_ESCHEMA; on failure the
- * reason is written to err. *out is owned by the caller (an_db_close). */
+ * writes, or PRAGMA other than reads and the cache settings). Returns OBS_EOK, OBS_ESQL or
+ * OBS_ESCHEMA; on failure the reason is written to err. *out is owned by the caller (an_db_close).
+ */
 int an_db_open(const char *path, bool readonly, obs_usec_t now, an_db_t **out, char *err,
 	       size_t errlen);
 

@@ -73,16 +73,11 @@ Test(an_db, read_only_connections_can_only_read)
 {
 	an_db_t *db = open_db(true);
 	static const char *const denied[] = {
-	    "ATTACH ':memory:' AS x",
-	    "CREATE TABLE t (x)",
-	    "CREATE TEMP TABLE t (x)",
-	    "CREATE TEMP VIEW v AS SELECT 1",
-	    "DROP TABLE schema_version",
-	    "DELETE FROM schema_version",
-	    "PRAGMA query_only=0",
-	    "PRAGMA journal_mode=DELETE",
-	    "PRAGMA user_version=7",
-	    "ANALYZE",
+	    "ATTACH ':memory:' AS x",    "CREATE TABLE t (x)",
+	    "CREATE TEMP TABLE t (x)",   "CREATE TEMP VIEW v AS SELECT 1",
+	    "DROP TABLE schema_version", "DELETE FROM schema_version",
+	    "PRAGMA query_only=0",       "PRAGMA journal_mode=DELETE",
+	    "PRAGMA user_version=7",     "ANALYZE",
 	};
 	for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++)
 		cr_expect_neq(run(db, denied[i]), SQLITE_OK, "allowed: %s", denied[i]);
