@@ -127,12 +127,20 @@ static int load(struct det_ctx *d)
 		sqlite3_finalize(st);
 		st = NULL;
 	}
+	/* runs in the reference clock (run_ref: shifted by the collector's measured offset, the
+	 * bounds widened by its uncertainty). Whether a run is still open as of `at` is decided
+	 * by the offset itself (column 8: the next poll shifted, not widened): the widening must
+	 * not make a run the collector saw end by `at` look open, nor push its end past the data
+	 * the collector has (clamped to `at` below). */
 	if (sqlite3_prepare_v2(
 		sql,
-		"SELECT id, version_id, first_seen, coalesce(prev_poll, "
-		"-9223372036854775807 - 1), coalesce(next_poll, 9223372036854775807), "
-		"coalesce(ttl_max_s, -1), first_obs_id, last_seen FROM run WHERE series_id = ? "
-		"AND first_seen <= ? ORDER BY first_seen",
+		"SELECT r.id, r.version_id, r.first_seen, coalesce(r.prev_poll, "
+		"-9223372036854775807 - 1), coalesce(r.next_poll, 9223372036854775807), "
+		"coalesce(r.ttl_max_s, -1), r.first_obs_id, r.last_seen, coalesce(r.next_poll + "
+		"coalesce(c.offset_lo_us, c.clock_offset_us) - c.clock_offset_us, "
+		"9223372036854775807) FROM run_ref r JOIN series s ON s.id = r.series_id JOIN "
+		"target tg ON tg.id = s.target_id JOIN collector c ON c.id = tg.collector_id "
+		"WHERE r.series_id = ? AND r.first_seen <= ? ORDER BY r.first_seen",
 		-1, &st, NULL) != SQLITE_OK)
 		goto done;
 	for (size_t i = 0; i < d->sn; i++) {
@@ -156,8 +164,10 @@ static int load(struct det_ctx *d)
 			r->first = sqlite3_column_int64(st, 2);
 			r->prev = sqlite3_column_int64(st, 3);
 			r->next = sqlite3_column_int64(st, 4);
-			if (r->next > d->at)
+			if (sqlite3_column_int64(st, 8) > d->at)
 				r->next = INT64_MAX; /* still served as of `at` */
+			else if (r->next > d->at)
+				r->next = d->at; /* ended by `at`: the widening stops there */
 			r->ttl = sqlite3_column_int64(st, 5);
 			r->fobs = sqlite3_column_int64(st, 6);
 			r->last = sqlite3_column_int64(st, 7);
@@ -171,10 +181,11 @@ static int load(struct det_ctx *d)
 	/* lameness: the SOA polls of every provider server */
 	if (sqlite3_prepare_v2(
 		sql,
-		"SELECT o.t, o.status, coalesce(o.rcode, -1), coalesce(o.flags, 0), "
-		"o.id FROM observation o JOIN series s ON s.id = o.series_id WHERE "
-		"s.target_id = ? AND s.role = 'soa' AND (s.flags & 1) = 0 AND o.t <= "
-		"? ORDER BY o.t, o.id",
+		"SELECT o.t - c.clock_offset_us, o.status, coalesce(o.rcode, -1), "
+		"coalesce(o.flags, 0), o.id FROM observation o JOIN series s ON s.id = "
+		"o.series_id JOIN target tg ON tg.id = s.target_id JOIN collector c ON c.id = "
+		"tg.collector_id WHERE s.target_id = ? AND s.role = 'soa' AND (s.flags & 1) = 0 "
+		"AND o.t - c.clock_offset_us <= ? ORDER BY o.t, o.id",
 		-1, &st, NULL) != SQLITE_OK)
 		goto done;
 	for (size_t i = 0; i < d->tn; i++) {

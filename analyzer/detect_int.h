@@ -18,6 +18,8 @@
 #include "oglitch.h"
 #include "vers.h"
 
+/* A run in the reference collector's clock (run_ref: shifted by its collector's measured clock
+ * offset, prev/next widened by the offset's uncertainty, next clamped to `at`). */
 struct run {
 	int64_t id, vid;
 	obs_usec_t first, prev, next; /* prev/next: INT64_MIN / INT64_MAX when none */

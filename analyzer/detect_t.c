@@ -84,11 +84,13 @@ int det_t_resolver(struct det_ctx *d)
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(
 		an_db_sql(d->db),
-		"SELECT c.name || '/' || tg.host, min(o.t), max(o.t), min(o.id), "
+		"SELECT c.name || '/' || tg.host, min(o.t) - c.clock_offset_us, max(o.t) - "
+		"c.clock_offset_us, min(o.id), "
 		"max(o.ttl_s - v.ttl_max_s), count(*) FROM observation o JOIN series "
 		"s ON s.id = o.series_id JOIN target tg ON tg.id = s.target_id JOIN "
 		"collector c ON c.id = tg.collector_id JOIN version v ON v.id = "
-		"o.version_id WHERE tg.kind = 'resolver' AND tg.zone = ? AND o.t <= ? "
+		"o.version_id WHERE tg.kind = 'resolver' AND tg.zone = ? AND o.t - "
+		"c.clock_offset_us <= ? "
 		"AND v.ttl_max_s IS NOT NULL AND o.ttl_s > v.ttl_max_s + 1 GROUP BY "
 		"tg.id",
 		-1, &st, NULL) != SQLITE_OK)
