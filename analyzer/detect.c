@@ -34,7 +34,9 @@ const det_entry_t det_catalogue[] = {
     {"T-2x", SEV_WARN, "a resolver serves a version past its fetch + TTL without refetching"},
     {"T-2s", SEV_INFO, "a resolver serves a stale version (EDE 3/19) past its fetch + TTL"},
     {"T-4", SEV_WARN, "a served TTL extends past the signature expiration"},
-    {"T-5", SEV_WARN, "TTL inconsistency (iii: TTL above original TTL; iv, v: INFO)"},
+    {"T-5", SEV_WARN,
+     "TTL inconsistency (i: RRs of a set, ii: RRSIG vs set, iii: TTL above original TTL; iv, v: "
+     "INFO)"},
     {"N-1", SEV_WARN, "the NSEC/NSEC3 TTL of a negative answer is not min(SOA.MINIMUM, SOA TTL)"},
     {"C-1", SEV_WARN, "CDS and CDNSKEY differ at one server"},
     {"C-2", SEV_WARN, "CDS or CDNSKEY differs across the delegation's servers"},
@@ -358,7 +360,7 @@ int det_run(an_db_t *db, const char *zone, obs_usec_t at, const det_opts_t *opts
 	}
 	det_t_history(&d);
 	det_a_order(&d);
-	if ((ret = det_t_resolver(&d)))
+	if ((ret = det_t_resolver(&d)) || (ret = det_t_anomaly(&d)))
 		goto done;
 	if ((ret = fetch_run(db, zone, at, NULL, det_o_fetch, NULL, &d)))
 		goto done;

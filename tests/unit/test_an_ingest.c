@@ -78,6 +78,31 @@ Test(an_ingest, twice_changes_nothing_and_runs_have_bounds)
 	an_db_close(db);
 }
 
+/* the collector's TTL anomaly rows (T-5 (i), (ii)) come along with their observations, once */
+Test(an_ingest, ttl_anomalies_copied_once_beside_their_observations)
+{
+	soa_history(cpath, "v1", 0);
+	hist_t h;
+	cr_assert_eq(sqlite3_open(cpath, &h.db), SQLITE_OK);
+	h_exec(&h,
+	       "INSERT INTO ttl_anomaly SELECT id, series_id, t, version_id, 300, 600, 300, 300 "
+	       "FROM observation WHERE id IN (2, 5)");
+	h_close(&h);
+	an_db_t *db;
+	char err[256];
+	cr_assert_eq(an_db_open(apath, false, 0, &db, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(ing_collector(db, cpath, 0, NULL, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(count(db, "SELECT count(*) FROM ttl_anomaly a JOIN observation o ON o.id = "
+			       "a.observation_id AND o.src_id = a.src_id AND o.series_id = "
+			       "a.series_id AND o.t = a.t AND o.version_id = a.version_id WHERE "
+			       "a.ttl_max_s = 600"),
+		     2);
+	int64_t before = sqlite3_total_changes(an_db_sql(db));
+	cr_assert_eq(ing_collector(db, cpath, 1, NULL, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(sqlite3_total_changes(an_db_sql(db)), before, "second ingest wrote rows");
+	an_db_close(db);
+}
+
 Test(an_ingest, unknown_schema_refused_with_names)
 {
 	hist_t h;
