@@ -149,11 +149,12 @@ int det_t_anomaly(struct det_ctx *d)
 		int64_t n = sqlite3_column_int64(st, 14);
 		const char *prov = strcmp(origin, "PARENT") == 0 ? NULL : origin;
 		if (mn != mx)
-			det_emit(d, "T-5", SEV_WARN, prov, addr, NULL, lo, hi, vid, 2, obs, 2,
-				 "(i) the RRs of %s %s at %s carry different TTLs, %lld to %lld s "
-				 "(RFC 2181 §5.2; resolvers keep the set for %lld s; %lld answers)",
-				 qname, ts, addr, (long long)mn, (long long)mx, (long long)mn,
-				 (long long)n);
+			det_emit(
+			    d, "T-5", SEV_WARN, prov, addr, NULL, lo, hi, vid, 2, obs, 2,
+			    "(i) the RRs of %s %s at %s carry different TTLs, %lld to %lld s "
+			    "(RFC 2181 §5.2; resolvers keep the set for %lld s; %lld answer%s)",
+			    qname, ts, addr, (long long)mn, (long long)mx, (long long)mn,
+			    (long long)n, n == 1 ? "" : "s");
 		char sv[48];
 		if (smn == smx)
 			snprintf(sv, sizeof(sv), "%lld s", (long long)smn);
@@ -162,8 +163,9 @@ int det_t_anomaly(struct det_ctx *d)
 		if (sig && (smn != mn || smx != mn))
 			det_emit(d, "T-5", SEV_WARN, prov, addr, NULL, lo, hi, vid, 2, obs, 2,
 				 "(ii) the RRSIG TTL of %s %s at %s is %s, the RRset's %lld s (RFC "
-				 "4034 §3; %lld answers)",
-				 qname, ts, addr, sv, (long long)mn, (long long)n);
+				 "4034 §3; %lld answer%s)",
+				 qname, ts, addr, sv, (long long)mn, (long long)n,
+				 n == 1 ? "" : "s");
 	}
 	int rc = sqlite3_finalize(st);
 	return rc == SQLITE_OK ? OBS_EOK : OBS_ESQL;
