@@ -131,18 +131,16 @@ static int load(struct det_ctx *d)
 	}
 	/* runs in the reference clock (run_ref: shifted by the collector's measured offset, the
 	 * bounds widened by its uncertainty). Whether a run is still open as of `at` is decided
-	 * by the offset itself (column 8: the next poll shifted, not widened): the widening must
-	 * not make a run the collector saw end by `at` look open, nor push its end past the data
-	 * the collector has (clamped to `at` below). */
+	 * by the offset itself (next_shifted: the next poll shifted, not widened): the widening
+	 * must not make a run the collector saw end by `at` look open, nor push its end past the
+	 * data the collector has (clamped to `at` below). */
 	if (sqlite3_prepare_v2(
 		sql,
 		"SELECT r.id, r.version_id, r.first_seen, coalesce(r.prev_poll, "
 		"-9223372036854775807 - 1), coalesce(r.next_poll, 9223372036854775807), "
-		"coalesce(r.ttl_max_s, -1), r.first_obs_id, r.last_seen, coalesce(r.next_poll + "
-		"coalesce(c.offset_lo_us, c.clock_offset_us) - c.clock_offset_us, "
-		"9223372036854775807) FROM run_ref r JOIN series s ON s.id = r.series_id JOIN "
-		"target tg ON tg.id = s.target_id JOIN collector c ON c.id = tg.collector_id "
-		"WHERE r.series_id = ? AND r.first_seen <= ? ORDER BY r.first_seen",
+		"coalesce(r.ttl_max_s, -1), r.first_obs_id, r.last_seen, coalesce(r.next_shifted, "
+		"9223372036854775807) FROM run_ref r WHERE r.series_id = ? AND r.first_seen <= ? "
+		"ORDER BY r.first_seen",
 		-1, &st, NULL) != SQLITE_OK)
 		goto done;
 	for (size_t i = 0; i < d->sn; i++) {
