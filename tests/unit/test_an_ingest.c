@@ -192,6 +192,40 @@ Test(an_ingest, skewed_collectors_see_one_change)
 	an_db_close(db);
 }
 
+/* At an instant between the skewed collector's shifted poll that saw the change (1003 s) and
+ * that poll widened by the offset's uncertainty (1004 s), the old serial is no longer served by
+ * anybody: the widening may not reopen a run the collector saw end (run_ref.next_shifted). */
+Test(an_ingest, widening_does_not_reopen_a_run_ended_before_at)
+{
+	soa_history(cpath, "v1", 0);
+	soa_history(c2path, "v2", 30);
+	an_db_t *db;
+	char err[256];
+	cr_assert_eq(an_db_open(apath, false, 0, &db, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(ing_collector(db, cpath, 0, NULL, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(ing_collector(db, c2path, 0, NULL, err, sizeof(err)), OBS_EOK, "%s", err);
+	sigv_t *sv;
+	mdl_t *m;
+	obs_usec_t at = 1003500000;
+	cr_assert_eq(sigv_new(db, false, &sv), OBS_EOK);
+	cr_assert_eq(mdl_load(db, sv, ZONE, at, &m, err, sizeof(err)), OBS_EOK, "%s", err);
+	size_t old = 0;
+	for (size_t i = 0; i < m->nv; i++) {
+		const mdl_ver_t *v = &m->v[i];
+		if (strcmp(v->role, "soa") != 0 || v->served.n == 0 ||
+		    v->served.v[0].lo != ISET_NEG_INF)
+			continue;
+		old++;
+		cr_assert_eq(v->served.v[v->served.n - 1].hi, at,
+			     "the old serial's end is cut at --at, not open (%lld)",
+			     (long long)v->served.v[v->served.n - 1].hi);
+	}
+	cr_assert_eq(old, 1);
+	mdl_free(m);
+	sigv_free(sv);
+	an_db_close(db);
+}
+
 /* runs as one sorted rebuild per series makes them (ing_rebuild_runs from scratch), as text */
 static void runs_text(an_db_t *db, char *buf, size_t len)
 {
