@@ -9,11 +9,17 @@
 # and `obs-analyzer findings --json --at END` of both must agree up to the measured offset
 # uncertainty U = offset_hi - offset_lo of the skewed collector (run_ref widens its bounds by U):
 #   - ingest measures the offset within U of SKEW;
-#   - every finding class of A (id, severity, provider, server, vantage with the collector
-#     name normalised) is in B and vice versa, except a class of B that A lacks whose every
-#     window lasts at most U (a finding that only the widening by U makes);
-#   - per class, the hull of its windows [min lo, max hi] in B is within U of A's (an open
-#     end must be open in both).
+#   - every finding of A (id, severity, provider, server, vantage with the collector name
+#     normalised, message: version ids are the same, A's collector is ingested first) is in B
+#     and vice versa;
+#   - per finding, the hull of its windows [min lo, max hi] in B is within U of A's (an open
+#     end must be open in both);
+#   - the same for the observed glitches (vantage, question, kind, excluded), since the
+#     detectors' O-1/O-3 come from them: the skewed collector's vantages must show the
+#     original's glitches at the same times.
+# Where a collector with an exact clock (the reference) watched the same server, run_ref
+# bounds the skewed collector's runs by its polls too, so nothing widens beyond what the
+# reference saw; the tolerance U is for the windows of what only the skewed collector saw.
 # Vantages are per collector: B's vantages of the skewed collector are compared under the
 # original collector's name (O-1 and the like appear once per collector in B).
 # Prints PASS/FAIL lines (counted by run.sh). RUNS="a b" limits the datasets.
@@ -47,15 +53,47 @@ EOF
 	echo "UPDATE ttl_anomaly SET t = t + $u;"
 }
 
-# findings as {class: [[lo_ms, hi_ms], ...]}; vantage "NAME-skewed/x" read as "NAME/x"
+# findings as {key: [[lo_ms, hi_ms], ...]}, key = id|severity|provider|server|vantage|message
+# with the skewed collector's name read as the original's ("NAME-skewed/x" as "NAME/x")
 classes() {
 	jq -c '
 	def ms: if . == null then null else . as $s | ($s | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601) * 1000
 		+ ((($s | capture("\\.(?<f>[0-9]+)Z$") | .f) // "0") + "00" | .[0:3] | tonumber) end;
 	[.findings[] | {k: ([.id, .severity, (.provider // "-"), (.server // "-"),
-			     ((.vantage // "-") | sub("-skewed/"; "/"))] | join("|")),
+			     ((.vantage // "-") | sub("-skewed/"; "/")), .message] | join("|")),
 			w: [(.lo | ms), (.hi | ms)]}]
 	| group_by(.k) | map({key: .[0].k, value: map(.w)}) | from_entries' "$1"
+}
+
+# observed glitches as {key: [[first_bad_ms, hi_ms], ...]}, key = vantage|qname|qtype|kind
+gclasses() {
+	jq -c '
+	def ms: if . == null then null else . as $s | ($s | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601) * 1000
+		+ ((($s | capture("\\.(?<f>[0-9]+)Z$") | .f) // "0") + "00" | .[0:3] | tonumber) end;
+	[.glitches[] | {k: ([(.vantage | sub("-skewed/"; "/")), .qname, (.qtype | tostring), .kind,
+			     (.excluded | tostring)] | join("|")),
+			w: [(.first_bad | ms), (.hi | ms)]}]
+	| group_by(.k) | map({key: .[0].k, value: map(.w)}) | from_entries' "$1"
+}
+
+# compare A.cls and B.cls: the same keys, per key the hull of the windows within U ms and, if
+# F is given, F times as many windows in B as in A
+compare() {
+	jq -rn --slurpfile A "$1" --slurpfile B "$2" --argjson u "$3" --argjson f "${4:-0}" '
+		def hull: [(map(.[0]) | if any(. == null) then null else min end),
+			   (map(.[1]) | if any(. == null) then null else max end)];
+		def near($x; $y): ($x == null and $y == null) or
+			($x != null and $y != null and ((($x - $y) | fabs) <= $u));
+		$A[0] as $a | $B[0] as $b |
+		([$a | keys[] | select($b[.] == null) | "missing in B: \(.)"] +
+		 [$b | keys[] | select($a[.] == null) | "extra in B: \(.)"] +
+		 [$a | to_entries[] | select($f > 0 and $b[.key] != null)
+		  | select(($b[.key] | length) != $f * (.value | length))
+		  | "\(.key): \($b[.key] | length) windows in B, \(.value | length) in A"] +
+		 [$a | to_entries[] | select($b[.key] != null) | .key as $k
+		  | (.value | hull) as $ha | ($b[$k] | hull) as $hb
+		  | select((near($ha[0]; $hb[0]) and near($ha[1]; $hb[1])) | not)
+		  | "window of \($k): \($ha) vs \($hb)"]) | .[0:5] | join("; ")'
 }
 
 n=0
@@ -95,26 +133,18 @@ for d in datasets/*/; do
 	for x in a b; do
 		"$AN" findings --db "$T/$x.db" --zone example.lab. --json --at "$end" >"$T/$x.json" 2>"$T/$x.err"
 		classes "$T/$x.json" >"$T/$x.cls" 2>>"$T/$x.err"
+		"$AN" glitches --db "$T/$x.db" --zone example.lab. --json --at "$end" >"$T/$x.g.json" 2>>"$T/$x.err"
+		gclasses "$T/$x.g.json" >"$T/$x.gcls" 2>>"$T/$x.err"
 	done
-	if ! [ -s "$T/a.cls" ] || ! [ -s "$T/b.cls" ]; then
-		fail "$run: findings --json" "$(head -c 300 "$T/a.err" "$T/b.err")"
+	if ! [ -s "$T/a.cls" ] || ! [ -s "$T/b.cls" ] || ! [ -s "$T/a.gcls" ] || ! [ -s "$T/b.gcls" ]; then
+		fail "$run: findings/glitches --json" "$(head -c 300 "$T/a.err" "$T/b.err")"
 		continue
 	fi
-	bad=$(jq -rn --slurpfile A "$T/a.cls" --slurpfile B "$T/b.cls" --argjson u "$u_ms" '
-		def hull: [(map(.[0]) | if any(. == null) then null else min end),
-			   (map(.[1]) | if any(. == null) then null else max end)];
-		def near($x; $y): ($x == null and $y == null) or
-			($x != null and $y != null and ((($x - $y) | fabs) <= $u));
-		$A[0] as $a | $B[0] as $b |
-		([$a | keys[] | select($b[.] == null) | "missing in B: \(.)"] +
-		 [$b | to_entries[] | select($a[.key] == null)
-		  | select(any(.value[]; .[0] == null or .[1] == null or (.[1] - .[0]) > $u))
-		  | "extra in B: \(.key) \(.value | hull)"] +
-		 [$a | to_entries[] | select($b[.key] != null) | .key as $k
-		  | (.value | hull) as $ha | ($b[$k] | hull) as $hb
-		  | select((near($ha[0]; $hb[0]) and near($ha[1]; $hb[1])) | not)
-		  | "window of \($k): \($ha) vs \($hb)"]) | join("; ")')
-	check_eq "$run: findings with a skewed second collector = findings of one (U = ${u_ms} ms)" "" "$bad"
+	check_eq "$run: findings with a skewed second collector = findings of one (U = ${u_ms} ms)" "" \
+		"$(compare "$T/a.cls" "$T/b.cls" "$u_ms")"
+	# B has each vantage twice (once per collector): the same glitches under one name
+	check_eq "$run: observed glitches of the skewed collector's vantages = the original's" "" \
+		"$(compare "$T/a.gcls" "$T/b.gcls" "$u_ms" 2)"
 done
 [ "$n" -gt 0 ] || fail "datasets" "no recorded dataset in datasets/"
 summary
