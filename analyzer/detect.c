@@ -34,7 +34,9 @@ const det_entry_t det_catalogue[] = {
     {"T-2x", SEV_WARN, "a resolver serves a version past its fetch + TTL without refetching"},
     {"T-2s", SEV_INFO, "a resolver serves a stale version (EDE 3/19) past its fetch + TTL"},
     {"T-4", SEV_WARN, "a served TTL extends past the signature expiration"},
-    {"T-5", SEV_WARN, "TTL inconsistency (iii: TTL above original TTL; iv, v: INFO)"},
+    {"T-5", SEV_WARN,
+     "TTL inconsistency (i: RRs of a set, ii: RRSIG vs set, iii: TTL above original TTL; iv, v: "
+     "INFO)"},
     {"N-1", SEV_WARN, "the NSEC/NSEC3 TTL of a negative answer is not min(SOA.MINIMUM, SOA TTL)"},
     {"C-1", SEV_WARN, "CDS and CDNSKEY differ at one server"},
     {"C-2", SEV_WARN, "CDS or CDNSKEY differs across the delegation's servers"},
@@ -127,12 +129,18 @@ static int load(struct det_ctx *d)
 		sqlite3_finalize(st);
 		st = NULL;
 	}
+	/* runs in the reference clock (run_ref: shifted by the collector's measured offset, the
+	 * bounds widened by its uncertainty). Whether a run is still open as of `at` is decided
+	 * by the offset itself (next_shifted: the next poll shifted, not widened): the widening
+	 * must not make a run the collector saw end by `at` look open, nor push its end past the
+	 * data the collector has (clamped to `at` below). */
 	if (sqlite3_prepare_v2(
 		sql,
-		"SELECT id, version_id, first_seen, coalesce(prev_poll, "
-		"-9223372036854775807 - 1), coalesce(next_poll, 9223372036854775807), "
-		"coalesce(ttl_max_s, -1), first_obs_id, last_seen FROM run WHERE series_id = ? "
-		"AND first_seen <= ? ORDER BY first_seen",
+		"SELECT r.id, r.version_id, r.first_seen, coalesce(r.prev_poll, "
+		"-9223372036854775807 - 1), coalesce(r.next_poll, 9223372036854775807), "
+		"coalesce(r.ttl_max_s, -1), r.first_obs_id, r.last_seen, coalesce(r.next_shifted, "
+		"9223372036854775807) FROM run_ref r WHERE r.series_id = ? AND r.first_seen <= ? "
+		"ORDER BY r.first_seen",
 		-1, &st, NULL) != SQLITE_OK)
 		goto done;
 	for (size_t i = 0; i < d->sn; i++) {
@@ -156,8 +164,10 @@ static int load(struct det_ctx *d)
 			r->first = sqlite3_column_int64(st, 2);
 			r->prev = sqlite3_column_int64(st, 3);
 			r->next = sqlite3_column_int64(st, 4);
-			if (r->next > d->at)
+			if (sqlite3_column_int64(st, 8) > d->at)
 				r->next = INT64_MAX; /* still served as of `at` */
+			else if (r->next > d->at)
+				r->next = d->at; /* ended by `at`: the widening stops there */
 			r->ttl = sqlite3_column_int64(st, 5);
 			r->fobs = sqlite3_column_int64(st, 6);
 			r->last = sqlite3_column_int64(st, 7);
@@ -171,10 +181,11 @@ static int load(struct det_ctx *d)
 	/* lameness: the SOA polls of every provider server */
 	if (sqlite3_prepare_v2(
 		sql,
-		"SELECT o.t, o.status, coalesce(o.rcode, -1), coalesce(o.flags, 0), "
-		"o.id FROM observation o JOIN series s ON s.id = o.series_id WHERE "
-		"s.target_id = ? AND s.role = 'soa' AND (s.flags & 1) = 0 AND o.t <= "
-		"? ORDER BY o.t, o.id",
+		"SELECT o.t - c.clock_offset_us, o.status, coalesce(o.rcode, -1), "
+		"coalesce(o.flags, 0), o.id FROM observation o JOIN series s ON s.id = "
+		"o.series_id JOIN target tg ON tg.id = s.target_id JOIN collector c ON c.id = "
+		"tg.collector_id WHERE s.target_id = ? AND s.role = 'soa' AND (s.flags & 1) = 0 "
+		"AND o.t - c.clock_offset_us <= ? ORDER BY o.t, o.id",
 		-1, &st, NULL) != SQLITE_OK)
 		goto done;
 	for (size_t i = 0; i < d->tn; i++) {
@@ -347,7 +358,7 @@ int det_run(an_db_t *db, const char *zone, obs_usec_t at, const det_opts_t *opts
 	}
 	det_t_history(&d);
 	det_a_order(&d);
-	if ((ret = det_t_resolver(&d)))
+	if ((ret = det_t_resolver(&d)) || (ret = det_t_anomaly(&d)))
 		goto done;
 	if ((ret = fetch_run(db, zone, at, NULL, det_o_fetch, NULL, &d)))
 		goto done;

@@ -12,10 +12,13 @@
  * pairs with an unreachable side and R-1 at unreachable servers are not reported.
  * The detectors live in one module per family (detect_v.c, detect_r.c, detect_t.c,
  * detect_c.c, detect_cw.c, detect_a.c, detect_o.c; private header detect_int.h); det_catalogue
- * lists every ID they report. Not reported, because the collected data cannot show them: T-5 (i)
- * and (ii) (one TTL per answer is kept, the smallest of the RRset, and no RRSIG TTL), N-1's SOA
- * half (the SOA TTL of a negative answer is kept as min(SOA TTL, MINIMUM)), O-2's good-canary half
- * (no canary outside the zone is polled). */
+ * lists every ID they report. T-5 (i) and (ii) come from the collectors' ttl_anomaly rows (the
+ * observation keeps one TTL, the smallest of the RRset; the anomaly row the RRs' and RRSIGs'
+ * range); for a negative proof they are not recorded. Times are in the reference collector's
+ * clock (run_ref, observation times minus the collector's measured offset). Not reported,
+ * because the collected data cannot show them: N-1's SOA half (the SOA TTL of a negative answer
+ * is kept as min(SOA TTL, MINIMUM)), O-2's good-canary half (no canary outside the zone is
+ * polled). */
 #pragma once
 
 #include <stddef.h>

@@ -105,10 +105,13 @@ int det_a_vantage(struct det_ctx *d)
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(
 		an_db_sql(d->db),
-		"SELECT c.name || '/' || tg.host, o.t, o.id, o.ede, o.outcome FROM observation o "
+		"SELECT c.name || '/' || tg.host, o.t - c.clock_offset_us, o.id, o.ede, o.outcome "
+		"FROM "
+		"observation o "
 		"JOIN series s ON s.id = o.series_id JOIN target tg ON tg.id = s.target_id JOIN "
 		"collector c ON c.id = tg.collector_id WHERE tg.kind = 'resolver' AND tg.zone = ? "
-		"AND o.t <= ? AND (s.flags & 2) = 0 AND s.role IN ('canary', 'soa', 'dnskey', "
+		"AND o.t - c.clock_offset_us <= ? AND (s.flags & 2) = 0 AND s.role IN ('canary', "
+		"'soa', 'dnskey', "
 		"'nx') AND (o.outcome = 2 OR o.ede IS NOT NULL) ORDER BY tg.id, o.t",
 		-1, &st, NULL) != SQLITE_OK)
 		return OBS_ESQL;

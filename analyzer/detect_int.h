@@ -18,6 +18,8 @@
 #include "oglitch.h"
 #include "vers.h"
 
+/* A run in the reference collector's clock (run_ref: shifted by its collector's measured clock
+ * offset, prev/next widened by the offset's uncertainty, next clamped to `at`). */
 struct run {
 	int64_t id, vid;
 	obs_usec_t first, prev, next; /* prev/next: INT64_MIN / INT64_MAX when none */
@@ -162,6 +164,7 @@ void det_a_strict(struct det_ctx *d, obs_usec_t t);
 /* history detectors, once per run over the loaded histories or the database */
 void det_t_history(struct det_ctx *d);
 int det_t_resolver(struct det_ctx *d);
+int det_t_anomaly(struct det_ctx *d);
 int det_r_truncated(struct det_ctx *d);
 void det_a_order(struct det_ctx *d);
 /* after og_run (they use d->novalid) and after the state detectors (O-2 reads the findings) */

@@ -82,10 +82,12 @@ int det_o_skew(struct det_ctx *d)
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(
 		an_db_sql(d->db),
-		"SELECT c.name || '/' || tg.host, o.t, o.id, o.ede FROM observation o "
+		"SELECT c.name || '/' || tg.host, o.t - c.clock_offset_us, o.id, o.ede FROM "
+		"observation o "
 		"JOIN series s ON s.id = o.series_id JOIN target tg ON tg.id = "
 		"s.target_id JOIN collector c ON c.id = tg.collector_id WHERE "
-		"tg.kind = 'resolver' AND tg.zone = ? AND o.t <= ? AND o.ede IS "
+		"tg.kind = 'resolver' AND tg.zone = ? AND o.t - c.clock_offset_us <= ? AND o.ede "
+		"IS "
 		"NOT NULL ORDER BY tg.id, o.t",
 		-1, &st, NULL) != SQLITE_OK)
 		return OBS_ESQL;
@@ -121,16 +123,19 @@ int det_o_coverage(struct det_ctx *d)
 	if (sqlite3_prepare_v2(
 		an_db_sql(d->db),
 		"WITH auth AS (SELECT r.version_id AS vid, max(coalesce(r.next_poll, "
-		"9223372036854775807)) AS hi FROM run r JOIN series s ON s.id = r.series_id JOIN "
+		"9223372036854775807)) AS hi FROM run_ref r JOIN series s ON s.id = r.series_id "
+		"JOIN "
 		"target tg ON tg.id = s.target_id WHERE tg.kind IN ('parent', 'provider') AND "
 		"tg.zone = ?1 GROUP BY r.version_id), polled AS (SELECT DISTINCT s2.qname, "
 		"s2.qtype FROM series s2 JOIN target t2 ON t2.id = s2.target_id WHERE t2.zone = "
-		"?1 AND t2.kind IN ('parent', 'provider')) SELECT c.name || '/' || tg.host, o.t, "
+		"?1 AND t2.kind IN ('parent', 'provider')) SELECT c.name || '/' || tg.host, "
+		"o.t - c.clock_offset_us, "
 		"o.id, o.ede, o.ttl_s, v.id, v.ttl_max_s, a.hi FROM observation o JOIN series s "
 		"ON s.id = o.series_id JOIN target tg ON tg.id = s.target_id JOIN collector c ON "
 		"c.id = tg.collector_id JOIN version v ON v.id = o.version_id JOIN polled p ON "
 		"p.qname = v.owner AND p.qtype = v.type LEFT JOIN auth a ON a.vid = v.id WHERE "
-		"tg.kind = 'resolver' AND tg.zone = ?1 AND o.t <= ?2 AND v.kind = 1 ORDER BY "
+		"tg.kind = 'resolver' AND tg.zone = ?1 AND o.t - c.clock_offset_us <= ?2 AND "
+		"v.kind = 1 ORDER BY "
 		"tg.id, o.t",
 		-1, &st, NULL) != SQLITE_OK)
 		return OBS_ESQL;

@@ -84,9 +84,17 @@ void det_r_content(struct det_ctx *d, obs_usec_t t)
 	for (size_t i = 0; i < xn; i++) {
 		for (size_t k = i + 1; k < xn; k++) {
 			const struct tgt *a = &d->t[x[i].s->tgt], *b = &d->t[x[k].s->tgt];
-			if (strcmp(a->origin, b->origin) >= 0 ||
-			    strcmp(x[i].s->qname, x[k].s->qname) || x[i].s->qtype != x[k].s->qtype)
+			/* every pair of providers once, whatever order the servers were loaded in
+			 * (several collectors interleave them), named in a fixed order */
+			int o = strcmp(a->origin, b->origin);
+			if (o == 0 || strcmp(x[i].s->qname, x[k].s->qname) ||
+			    x[i].s->qtype != x[k].s->qtype)
 				continue;
+			if (o > 0) {
+				const struct tgt *sw = a;
+				a = b;
+				b = sw;
+			}
 			bool same = x[i].v && x[k].v ? x[i].v->kind == x[k].v->kind &&
 							   (x[i].v->kind != VK_ANSWER ||
 							    vers_same_rdata(x[i].v, x[k].v))
@@ -156,19 +164,23 @@ int det_r_truncated(struct det_ctx *d)
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(
 		an_db_sql(d->db),
-		"SELECT tg.origin, tg.address, o.t, o.id, (SELECT o2.status FROM observation o2 "
+		"SELECT tg.origin, tg.address, o.t - c.clock_offset_us, o.id, (SELECT o2.status "
+		"FROM "
+		"observation o2 "
 		"WHERE o2.series_id = o.series_id AND o2.transport = 1 AND o2.t >= o.t AND o2.t < "
 		"o.t + "
 		"10000000 AND o2.id <> o.id ORDER BY o2.t, o2.id LIMIT 1), (SELECT o2.id FROM "
 		"observation o2 WHERE "
 		"o2.series_id = o.series_id AND o2.transport = 1 AND o2.t >= o.t AND o2.t < o.t + "
 		"10000000 "
-		"AND o2.id <> o.id ORDER BY o2.t, o2.id LIMIT 1), (SELECT min(o3.t) FROM "
+		"AND o2.id <> o.id ORDER BY o2.t, o2.id LIMIT 1), (SELECT min(o3.t) - "
+		"c.clock_offset_us FROM "
 		"observation o3 WHERE "
 		"o3.series_id = o.series_id AND o3.t > o.t AND o3.status = 0) FROM observation o "
-		"JOIN series s ON s.id = o.series_id JOIN target tg ON tg.id = s.target_id WHERE "
-		"tg.kind = 'provider' AND tg.zone = ? AND s.role = 'dnskey' AND o.status = 3 AND "
-		"o.t <= ? ORDER BY o.t",
+		"JOIN series s ON s.id = o.series_id JOIN target tg ON tg.id = s.target_id JOIN "
+		"collector c ON c.id = tg.collector_id WHERE tg.kind = 'provider' AND tg.zone = ? "
+		"AND s.role = 'dnskey' AND o.status = 3 AND "
+		"o.t - c.clock_offset_us <= ? ORDER BY o.t",
 		-1, &st, NULL) != SQLITE_OK)
 		return OBS_ESQL;
 	sqlite3_bind_text(st, 1, d->zone, -1, SQLITE_STATIC);

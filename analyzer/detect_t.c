@@ -84,11 +84,13 @@ int det_t_resolver(struct det_ctx *d)
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(
 		an_db_sql(d->db),
-		"SELECT c.name || '/' || tg.host, min(o.t), max(o.t), min(o.id), "
+		"SELECT c.name || '/' || tg.host, min(o.t) - c.clock_offset_us, max(o.t) - "
+		"c.clock_offset_us, min(o.id), "
 		"max(o.ttl_s - v.ttl_max_s), count(*) FROM observation o JOIN series "
 		"s ON s.id = o.series_id JOIN target tg ON tg.id = s.target_id JOIN "
 		"collector c ON c.id = tg.collector_id JOIN version v ON v.id = "
-		"o.version_id WHERE tg.kind = 'resolver' AND tg.zone = ? AND o.t <= ? "
+		"o.version_id WHERE tg.kind = 'resolver' AND tg.zone = ? AND o.t - "
+		"c.clock_offset_us <= ? "
 		"AND v.ttl_max_s IS NOT NULL AND o.ttl_s > v.ttl_max_s + 1 GROUP BY "
 		"tg.id",
 		-1, &st, NULL) != SQLITE_OK)
@@ -106,6 +108,67 @@ int det_t_resolver(struct det_ctx *d)
 	}
 	sqlite3_finalize(st);
 	return OBS_EOK;
+}
+
+/* T-5 (i) the RRs of one RRset at one server carry different TTLs (RFC 2181 §5.2), (ii) the
+ * RRSIG TTL differs from the TTL of the RRset it covers (RFC 4034 §3), from the collectors'
+ * ttl_anomaly rows (one per observation that showed one). A resolver keeps the set for its
+ * smallest TTL; the waits use the largest served (T-5 (v)), so both are WARN: the two ends
+ * of a wait can disagree. One finding per server, question and TTL combination, its window
+ * from the first to the last observation that showed it (times in the reference clock). */
+int det_t_anomaly(struct det_ctx *d)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(
+		an_db_sql(d->db),
+		"SELECT tg.origin, tg.address, s.qname, s.qtype, a.ttl_min_s, a.ttl_max_s, "
+		"a.sig_ttl_min_s, a.sig_ttl_max_s, min(a.t) - c.clock_offset_us, max(a.t) - "
+		"c.clock_offset_us, min(a.observation_id), max(a.observation_id), "
+		"min(a.version_id), max(a.version_id), count(*) FROM ttl_anomaly a JOIN series s "
+		"ON s.id = a.series_id JOIN target tg ON tg.id = s.target_id JOIN collector c ON "
+		"c.id = tg.collector_id WHERE tg.zone = ? AND tg.kind IN ('parent', 'provider') "
+		"AND a.t - c.clock_offset_us <= ? GROUP BY tg.origin, tg.address, s.qname, "
+		"s.qtype, a.ttl_min_s, a.ttl_max_s, a.sig_ttl_min_s, a.sig_ttl_max_s ORDER BY "
+		"min(a.t - c.clock_offset_us)",
+		-1, &st, NULL) != SQLITE_OK)
+		return OBS_ESQL;
+	sqlite3_bind_text(st, 1, d->zone, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, d->at);
+	char ts[24];
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *origin = (const char *)sqlite3_column_text(st, 0);
+		const char *addr = (const char *)sqlite3_column_text(st, 1);
+		const char *qname = (const char *)sqlite3_column_text(st, 2);
+		det_typestr((uint16_t)sqlite3_column_int(st, 3), ts, sizeof(ts));
+		int64_t mn = sqlite3_column_int64(st, 4), mx = sqlite3_column_int64(st, 5);
+		bool sig = sqlite3_column_type(st, 6) != SQLITE_NULL;
+		int64_t smn = sqlite3_column_int64(st, 6), smx = sqlite3_column_int64(st, 7);
+		obs_usec_t lo = sqlite3_column_int64(st, 8), hi = sqlite3_column_int64(st, 9) + 1;
+		int64_t obs[2] = {sqlite3_column_int64(st, 10), sqlite3_column_int64(st, 11)};
+		int64_t vid[2] = {sqlite3_column_int64(st, 12), sqlite3_column_int64(st, 13)};
+		int64_t n = sqlite3_column_int64(st, 14);
+		const char *prov = strcmp(origin, "PARENT") == 0 ? NULL : origin;
+		if (mn != mx)
+			det_emit(
+			    d, "T-5", SEV_WARN, prov, addr, NULL, lo, hi, vid, 2, obs, 2,
+			    "(i) the RRs of %s %s at %s carry different TTLs, %lld to %lld s "
+			    "(RFC 2181 §5.2; resolvers keep the set for %lld s; %lld answer%s)",
+			    qname, ts, addr, (long long)mn, (long long)mx, (long long)mn,
+			    (long long)n, n == 1 ? "" : "s");
+		char sv[48];
+		if (smn == smx)
+			snprintf(sv, sizeof(sv), "%lld s", (long long)smn);
+		else
+			snprintf(sv, sizeof(sv), "%lld to %lld s", (long long)smn, (long long)smx);
+		if (sig && (smn != mn || smx != mn))
+			det_emit(d, "T-5", SEV_WARN, prov, addr, NULL, lo, hi, vid, 2, obs, 2,
+				 "(ii) the RRSIG TTL of %s %s at %s is %s, the RRset's %lld s (RFC "
+				 "4034 §3; %lld answer%s)",
+				 qname, ts, addr, sv, (long long)mn, (long long)n,
+				 n == 1 ? "" : "s");
+	}
+	int rc = sqlite3_finalize(st);
+	return rc == SQLITE_OK ? OBS_EOK : OBS_ESQL;
 }
 
 /* the SOA.MINIMUM of the SOA record in negative proof v, and the SOA's signed TTL (the Original

@@ -260,6 +260,43 @@ static int ingest_passive(struct ctx *c, int64_t *pairs)
 	return OBS_EOK;
 }
 
+/* TTL anomalies (collector migration 3; analysis migration 6): T-5 (i), (ii) */
+static const char *const SQL_TTLA =
+    "INSERT INTO ttl_anomaly (observation_id, collector_id, src_id, series_id, t, version_id, "
+    "ttl_min_s, ttl_max_s, sig_ttl_min_s, sig_ttl_max_s) SELECT mo.id, ?1, a.observation_id, "
+    "mo.series_id, mo.t, mo.version_id, a.ttl_min_s, a.ttl_max_s, a.sig_ttl_min_s, "
+    "a.sig_ttl_max_s FROM c.ttl_anomaly a JOIN main.observation mo ON mo.collector_id = ?1 AND "
+    "mo.src_id = a.observation_id WHERE a.observation_id > ?2 AND a.observation_id <= ?3 ORDER "
+    "BY a.observation_id ON CONFLICT DO NOTHING";
+
+/* Copy the TTL anomalies above their high-water mark (a collector database of schema 1 or 2
+ * has none: nothing to do). Runs after the observations are copied. */
+static int ingest_ttl_anomalies(struct ctx *c, int64_t *rows)
+{
+	int64_t have = 0, old, neu;
+	int ret;
+	*rows = 0;
+	if ((ret = max_id(c,
+			  "SELECT count(*) FROM c.sqlite_master WHERE type = 'table' AND name = "
+			  "'ttl_anomaly'",
+			  &have)) ||
+	    have != 1)
+		return ret;
+	if ((ret = hwm_get(c, "ttl_anomaly", &old)) ||
+	    (ret = max_id(c, "SELECT coalesce(max(observation_id), 0) FROM c.ttl_anomaly", &neu)))
+		return ret;
+	if (neu < old) {
+		snprintf(c->err, c->errlen,
+			 "TTL anomaly rows went back (%lld < %lld ingested): a different database "
+			 "under the same name?",
+			 (long long)neu, (long long)old);
+		return OBS_ESCHEMA;
+	}
+	if ((ret = run2(c, SQL_TTLA, old, neu, rows)))
+		return ret;
+	return neu != old ? hwm_set(c, "ttl_anomaly", neu) : OBS_EOK;
+}
+
 static const struct {
 	const char *tbl;
 	const char *max_sql;
@@ -724,6 +761,8 @@ int ing_collector(an_db_t *db, const char *path, obs_usec_t now, ing_stats_t *st
 			goto done;
 	}
 	if ((ret = ingest_passive(c, &stats->passive_pairs)))
+		goto done;
+	if ((ret = ingest_ttl_anomalies(c, &dummy)))
 		goto done;
 	if ((ret = runs_and_ttls(c, obs_before, &stats->runs_series)))
 		goto done;

@@ -356,7 +356,8 @@ static int load_versions(an_db_t *db, sigv_t *sv, mdl_t *m)
 	if (sqlite3_prepare_v2(
 		an_db_sql(db),
 		"SELECT r.version_id, t.kind, t.origin, s.role, r.first_seen, r.prev_poll, "
-		"r.next_poll, coalesce(r.ttl_max_s, 0), t.address, r.last_seen FROM run_ref r JOIN "
+		"r.next_poll, coalesce(r.ttl_max_s, 0), t.address, r.last_seen, r.next_shifted "
+		"FROM run_ref r JOIN "
 		"series s ON s.id = "
 		"r.series_id JOIN target t ON t.id = s.target_id WHERE t.zone = ? AND t.kind IN "
 		"('parent', 'provider') AND (s.flags & 1) = 0 AND r.version_id != 0 AND "
@@ -395,8 +396,13 @@ static int load_versions(an_db_t *db, sigv_t *sv, mdl_t *m)
 		obs_usec_t hi = sqlite3_column_type(st, 6) == SQLITE_NULL
 				    ? ISET_INF
 				    : sqlite3_column_int64(st, 6);
-		if (hi > m->at)
-			hi = ISET_INF; /* still served as of `at` */
+		/* still served as of `at` by the collector's clock shifted (next_shifted); a run it
+		 * saw end by `at` is not opened by the offset's uncertainty, only cut at `at` */
+		if (sqlite3_column_type(st, 10) == SQLITE_NULL ||
+		    sqlite3_column_int64(st, 10) > m->at)
+			hi = ISET_INF;
+		else if (hi > m->at)
+			hi = m->at;
 		int64_t ttl = sqlite3_column_int64(st, 7);
 		if (ttl > cur->ttl_s)
 			cur->ttl_s = ttl;

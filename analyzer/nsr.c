@@ -220,7 +220,8 @@ int nsr_build(an_db_t *db, const char *zone, obs_usec_t at, obs_usec_t eps, nsr_
 		sql,
 		"SELECT t.kind = 'parent', t.origin, coalesce(r.prev_poll, -9223372036854775807 - "
 		"1), coalesce(r.next_poll, 9223372036854775807), max(coalesce(v.ttl_max_s, -1), "
-		"coalesce(r.ttl_max_s, -1)), v.rdata FROM run_ref r JOIN series s ON s.id = "
+		"coalesce(r.ttl_max_s, -1)), v.rdata, coalesce(r.next_shifted, "
+		"9223372036854775807) FROM run_ref r JOIN series s ON s.id = "
 		"r.series_id JOIN target t ON t.id = s.target_id JOIN version v ON v.id = "
 		"r.version_id WHERE t.zone = ? AND ((t.kind = 'parent' AND s.role = 'referral') OR "
 		"(t.kind = 'provider' AND s.role = 'ns')) AND (s.flags & 1) = 0 AND v.kind IN (1, "
@@ -233,8 +234,12 @@ int nsr_build(an_db_t *db, const char *zone, obs_usec_t at, obs_usec_t eps, nsr_
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		bool parent = sqlite3_column_int(st, 0) != 0;
 		struct iv iv = {sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3)};
-		if (iv.hi > at)
-			iv.hi = INT64_MAX; /* still served as of `at` */
+		/* still served as of `at` by the collector's own clock shifted (next_shifted); a
+		 * run it saw end by `at` is not opened by the widening, only cut at `at` */
+		if (sqlite3_column_int64(st, 6) > at)
+			iv.hi = INT64_MAX;
+		else if (iv.hi > at)
+			iv.hi = at;
 		int64_t ttl = sqlite3_column_int64(st, 4);
 		obs_usec_t pad = sat_add(ttl > 0 ? ttl * OBS_USEC_PER_SEC : 0, n->eps);
 		uint64_t mask;

@@ -18,16 +18,19 @@ struct vstate {
 };
 
 static const char *const SQL_STREAM =
-    "SELECT tg.id, c.name, tg.host, tg.address, s.id, s.qname, s.qtype, s.role, o.id, o.t, "
-    "o.outcome FROM observation o JOIN series s ON s.id = o.series_id JOIN target tg ON tg.id = "
-    "s.target_id JOIN collector c ON c.id = tg.collector_id WHERE tg.kind = 'resolver' AND "
-    "tg.zone = ?1 AND (s.flags & 2) = 0 AND o.outcome IS NOT NULL AND o.t <= ?2 ORDER BY tg.id, "
-    "s.id, o.t, o.id";
+    "SELECT tg.id, c.name, tg.host, tg.address, s.id, s.qname, s.qtype, s.role, o.id, o.t - "
+    "c.clock_offset_us, o.outcome FROM observation o JOIN series s ON s.id = o.series_id JOIN "
+    "target tg ON tg.id = s.target_id JOIN collector c ON c.id = tg.collector_id WHERE tg.kind = "
+    "'resolver' AND tg.zone = ?1 AND (s.flags & 2) = 0 AND o.outcome IS NOT NULL AND o.t - "
+    "c.clock_offset_us <= ?2 ORDER BY tg.id, s.id, o.t, o.id";
 
 static const char *const SQL_CACHED =
     "SELECT o.version_id, s.role, max(o.ttl_s), min(o.id) FROM observation o JOIN series s ON "
-    "s.id = o.series_id WHERE s.target_id = ?1 AND (s.flags & 2) != 0 AND o.t >= ?2 AND o.t <= "
-    "?3 AND o.version_id IS NOT NULL AND ((s.qname = ?4 AND s.qtype = ?5) OR s.role IN "
+    "s.id = o.series_id WHERE s.target_id = ?1 AND (s.flags & 2) != 0 AND o.t >= ?2 + (SELECT "
+    "c.clock_offset_us FROM target tg JOIN collector c ON c.id = tg.collector_id WHERE tg.id = "
+    "?1) AND o.t <= ?3 + (SELECT c.clock_offset_us FROM target tg JOIN collector c ON c.id = "
+    "tg.collector_id WHERE tg.id = ?1) AND o.version_id IS NOT NULL AND ((s.qname = ?4 AND s.qtype "
+    "= ?5) OR s.role IN "
     "('dnskey', 'ds')) GROUP BY o.version_id, s.role ORDER BY min(o.id) LIMIT 8";
 
 static void attribute(sqlite3 *sql, int64_t target, og_glitch_t *g)
@@ -99,12 +102,14 @@ int og_run(an_db_t *db, const char *zone, obs_usec_t at, obs_usec_t baseline, og
 	int64_t t0 = 0;
 	{
 		sqlite3_stmt *q = NULL;
-		if (sqlite3_prepare_v2(sql,
-				       "SELECT min(o.t) FROM observation o JOIN series s ON s.id = "
-				       "o.series_id JOIN target tg ON tg.id = s.target_id WHERE "
-				       "tg.kind = 'resolver' AND tg.zone = ? AND o.outcome IS NOT "
-				       "NULL",
-				       -1, &q, NULL) != SQLITE_OK)
+		if (sqlite3_prepare_v2(
+			sql,
+			"SELECT min(o.t - c.clock_offset_us) FROM observation o JOIN "
+			"series s ON s.id = o.series_id JOIN target tg ON tg.id = "
+			"s.target_id JOIN collector c ON c.id = tg.collector_id WHERE "
+			"tg.kind = 'resolver' AND tg.zone = ? AND o.outcome IS NOT "
+			"NULL",
+			-1, &q, NULL) != SQLITE_OK)
 			goto done;
 		sqlite3_bind_text(q, 1, zone, -1, SQLITE_STATIC);
 		if (sqlite3_step(q) == SQLITE_ROW)

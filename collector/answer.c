@@ -231,21 +231,27 @@ static int collect_rrset(ldns_rr_list *list, const ldns_rdf *name, uint16_t type
 		set_free(sb);
 		return OBS_ENOMEM;
 	}
-	uint32_t ttl = UINT32_MAX;
+	uint32_t ttl = UINT32_MAX, ttl_max = 0, sig_min = UINT32_MAX, sig_max = 0;
 	for (size_t i = 0; i < ldns_rr_list_rr_count(list); i++) {
 		ldns_rr *rr = ldns_rr_list_rr(list, i);
 		if (!owner_is(rr, name))
 			continue;
 		uint16_t t = (uint16_t)ldns_rr_get_type(rr);
+		uint32_t rt = ldns_rr_ttl(rr);
 		if (t == type) {
-			if (ldns_rr_ttl(rr) < ttl)
-				ttl = ldns_rr_ttl(rr);
+			ttl = rt < ttl ? rt : ttl;
+			ttl_max = rt > ttl_max ? rt : ttl_max;
 			set_add(sb, 0, rr, false);
 		} else if (t == LDNS_RR_TYPE_RRSIG && rrsig_covered(rr) == type) {
+			sig_min = rt < sig_min ? rt : sig_min;
+			sig_max = rt > sig_max ? rt : sig_max;
 			set_add(sb, 1, rr, false);
 		}
 	}
 	v->ttl = ttl == UINT32_MAX ? 0 : ttl;
+	v->ttl_max = ttl == UINT32_MAX ? 0 : ttl_max;
+	v->sig_ttl_min = sig_min == UINT32_MAX ? 0 : sig_min;
+	v->sig_ttl_max = sig_min == UINT32_MAX ? 0 : sig_max;
 	int ret = version_finish(sb, v);
 	set_free(sb);
 	return ret;
@@ -510,6 +516,16 @@ void ans_brief_load(const ans_brief_t *b, ans_summary_t *s)
 	memcpy(s->ede, b->ede, sizeof(s->ede));
 	s->capped = b->capped;
 	s->ver = b->ver;
+}
+
+bool ans_ttl_anomaly(const ans_version_t *v)
+{
+	if (v->kind != ANS_ANSWER && v->kind != ANS_REFERRAL)
+		return false;
+	if (v->rr_count > 0 && v->ttl_max != v->ttl)
+		return true; /* (i) */
+	return v->sig_count > 0 && v->rr_count > 0 &&
+	       (v->sig_ttl_min != v->ttl || v->sig_ttl_max != v->ttl); /* (ii) */
 }
 
 void ans_wire_hash(const uint8_t *wire, size_t len, uint8_t out[ANS_HASH_LEN])

@@ -29,6 +29,9 @@ typedef struct ans_version {
 	char owner[256]; /* canonical presentation form */
 	uint16_t type;
 	uint32_t ttl; /* TTL as served (minimum over the set; negative: min(SOA TTL, MINIMUM)) */
+	/* answers and referrals: the largest TTL over the RRs of the set (= ttl when they agree),
+	 * and the smallest / largest TTL of the RRSIGs covering it (both 0 when unsigned) */
+	uint32_t ttl_max, sig_ttl_min, sig_ttl_max;
 	uint16_t rr_count, sig_count;
 	uint8_t *rdata; /* owned; see the schema for the encoding */
 	size_t rdata_len;
@@ -93,6 +96,10 @@ void ans_brief_save(ans_brief_t *b, const ans_summary_t *s);
 
 /* Fill s from b (no owned buffers: ans_summary_clear(s) is a no-op on them). */
 void ans_brief_load(const ans_brief_t *b, ans_summary_t *s);
+
+/* Does version v show a TTL anomaly (reference §3.3 T-5): (i) its RRs carry different TTLs,
+ * or (ii) an RRSIG covering it has a TTL other than the set's? Answers and referrals only. */
+bool ans_ttl_anomaly(const ans_version_t *v);
 
 /* SHA-256 of a response with its two ID bytes taken as zero (wire identity). */
 void ans_wire_hash(const uint8_t *wire, size_t len, uint8_t out[ANS_HASH_LEN]);

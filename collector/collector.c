@@ -547,6 +547,11 @@ static void on_result(void *arg, const eng_result_t *r)
 	int64_t obs_id = 0;
 	if (store_observe(c->store, &o, &obs_id) != OBS_EOK)
 		store_failed(c, "observation");
+	/* T-5 (i), (ii) at the authoritative servers (a resolver's cache counts TTLs down) */
+	else if (r->status == ST_ANSWERED && o.ans && o.ans->ver.kind != ANS_NONE &&
+		 s->target->kind != K_RESOLVER &&
+		 store_ttl_anomaly(c->store, obs_id, s->id, o.t, &o.ans->ver) != OBS_EOK)
+		store_failed(c, "TTL anomaly");
 	if (store_pending(c->store) >= COLL_COMMIT_ROWS && store_commit(c->store) != OBS_EOK)
 		store_failed(c, "commit");
 

@@ -836,6 +836,43 @@ int store_passive_packet(obs_store_t *s, int64_t obs_id, uint16_t client_port, u
 	return step_done(s, st, "passive_packet insert");
 }
 
+int store_ttl_anomaly(obs_store_t *s, int64_t obs_id, int64_t series_id, obs_usec_t t,
+		      const ans_version_t *v)
+{
+	if (!ans_ttl_anomaly(v))
+		return OBS_EOK;
+	const obs_hmap_entry_t *e = obs_hmap_get(&s->versions, v->hash);
+	if (e == NULL) {
+		snprintf(s->err, sizeof(s->err), "TTL anomaly of a version not stored");
+		return OBS_EINVAL;
+	}
+	int ret = begin(s);
+	if (ret)
+		return ret;
+	/* rare (an anomaly, not every answer): prepared per call, outside the hot statements */
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT OR IGNORE INTO ttl_anomaly (observation_id, series_id, t, "
+			       "version_id, ttl_min_s, ttl_max_s, sig_ttl_min_s, sig_ttl_max_s) "
+			       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "ttl_anomaly prepare");
+	sqlite3_bind_int64(st, 1, obs_id);
+	sqlite3_bind_int64(st, 2, series_id);
+	sqlite3_bind_int64(st, 3, t);
+	sqlite3_bind_int64(st, 4, e->id);
+	sqlite3_bind_int64(st, 5, v->ttl);
+	sqlite3_bind_int64(st, 6, v->ttl_max);
+	if (v->sig_count > 0) {
+		sqlite3_bind_int64(st, 7, v->sig_ttl_min);
+		sqlite3_bind_int64(st, 8, v->sig_ttl_max);
+	}
+	ret = sqlite3_step(st) == SQLITE_DONE ? OBS_EOK : fail(s, "ttl_anomaly insert");
+	sqlite3_finalize(st);
+	s->pending++;
+	return ret;
+}
+
 int store_capture_open(obs_store_t *s, const char *source, int linktype, int snaplen, obs_usec_t t,
 		       int64_t *id)
 {

@@ -102,6 +102,12 @@ int store_counters(obs_store_t *s, obs_usec_t t, const char *const *names, const
 int store_passive_packet(obs_store_t *s, int64_t obs_id, uint16_t client_port, uint16_t server_port,
 			 obs_usec_t t_response, unsigned transport);
 
+/* A TTL anomaly (ans_ttl_anomaly) of version v, answered by observation obs_id of series_id
+ * at t: a ttl_anomaly row. Nothing is written when v shows none; v must have been stored by
+ * store_observe() first (OBS_EINVAL otherwise). */
+int store_ttl_anomaly(obs_store_t *s, int64_t obs_id, int64_t series_id, obs_usec_t t,
+		      const ans_version_t *v);
+
 /* A capture source ("live:IFACE" or "file:PATH") starts; *id receives its id. */
 int store_capture_open(obs_store_t *s, const char *source, int linktype, int snaplen, obs_usec_t t,
 		       int64_t *id);

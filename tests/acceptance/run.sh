@@ -94,4 +94,5 @@ done
 while IFS= read -r l; do case $l in "PASS "*) pass "${l#PASS }" ;; "FAIL "*) f=${l#FAIL } && fail "${f%%: *}" "${f#*: }" ;; *) echo "$l" ;; esac; done < <(AN="$AN" tests/acceptance/t_transitions.sh 2>&1 | grep -avE '^[0-9]+ passed, [0-9]+ failed')
 while IFS= read -r l; do case $l in "PASS "*) pass "${l#PASS }" ;; "FAIL "*) f=${l#FAIL } && fail "${f%%: *}" "${f#*: }" ;; *) echo "$l" ;; esac; done < <(AN="$AN" tests/acceptance/t_verdicts.sh 2>&1 | grep -avE '^[0-9]+ passed, [0-9]+ failed')
 while IFS= read -r l; do case $l in "PASS "*) pass "${l#PASS }" ;; "FAIL "*) f=${l#FAIL } && fail "${f%%: *}" "${f#*: }" ;; *) echo "$l" ;; esac; done < <(AN="$AN" tests/acceptance/t_schemas.sh 2>&1 | grep -avE '^[0-9]+ passed, [0-9]+ failed')
+while IFS= read -r l; do case $l in "PASS "*) pass "${l#PASS }" ;; "FAIL "*) f=${l#FAIL } && fail "${f%%: *}" "${f#*: }" ;; *) echo "$l" ;; esac; done < <(AN="$AN" tests/acceptance/t_clock_skew.sh 2>&1 | grep -avE '^[0-9]+ passed, [0-9]+ failed')
 summary

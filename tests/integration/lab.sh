@@ -64,6 +64,9 @@ cat >"$W/zones/broken.zone" <<Z
 broken.lab. IN SOA ns.lab. h.lab. 1 10 10 600 5
 broken.lab. IN NS ns.lab.
 www.broken.lab. IN A 192.0.2.66
+mixed.broken.lab. 5 IN TXT "ttl 5"
+mixed.broken.lab. 60 IN TXT "ttl 60"
+sigttl.broken.lab. 5 IN TXT "rrsig ttl 77"
 Z
 big=$(for i in $(seq 1 12); do printf '"%0200d" ' "$i"; done)
 cat >"$W/zones/example.zone" <<Z
@@ -77,6 +80,11 @@ $(dnskey_line exzsk)
 Z
 sign_zone lab. "$W/zones/lab.zone" "$W/keys/lab"
 sign_zone broken.lab. "$W/zones/broken.zone" "$W/keys/broken"
+# T-5 (i), (ii) for the collector's TTL anomaly check (t_collector.sh): mixed.broken.lab. TXT
+# has RRs with TTLs 5 and 60 (NSD serves zone file TTLs as given), and the RRSIG over
+# sigttl.broken.lab. TXT gets TTL 77 (the TTL is not signed: the signature stays valid)
+awk 'BEGIN {OFS = "\t"} $1 == "sigttl.broken.lab." && $4 == "RRSIG" && $5 == "TXT" {$2 = 77} {print}' \
+	"$W/zones/broken.zone.signed" >"$W/zones/broken.zone.tmp" && mv "$W/zones/broken.zone.tmp" "$W/zones/broken.zone.signed"
 sign_zone example.lab. "$W/zones/example.zone" "$W/keys/exksk" "$W/keys/exzsk"
 
 write_nsd_conf "$W/nsd.conf" $LAB_NET.1 .=root.zone lab.=lab.zone.signed broken.lab.=broken.zone.signed

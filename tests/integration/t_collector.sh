@@ -109,6 +109,40 @@ wait $CP 2>/dev/null
 check_eq "SIGKILL: database intact" "ok" "$(q 'PRAGMA integrity_check')"
 check_ge "SIGKILL: committed rows kept" $((before + 200)) "$(q 'SELECT count(*) FROM observation')"
 
+# --- T-5 (i), (ii) against a real server: NSD serves mixed.broken.lab. TXT with RRs of TTLs 5
+# and 60 s and sigttl.broken.lab. TXT with an RRSIG of TTL 77 s over a 5 s set (lab.sh); the
+# collector records them as ttl_anomaly rows (only those), the analyzer reports T-5 (i), (ii)
+AN=${AN:-build/san/obs-analyzer}
+cat >"$W/t5.yaml" <<C
+collector: { name: it-t5, db: $W/t5.db }
+defaults: { poll: 1s, timeout: 500ms, retries: 1, rate-per-server: 200 }
+zones:
+  - name: broken.lab.
+    parent-servers: [127.0.2.1]
+    providers:
+      n: { ns: [ns.lab.] }
+    canaries: [mixed.broken.lab./TXT, sigttl.broken.lab./TXT, www.broken.lab./A]
+resolvers:
+  - { name: unbound, address: 127.0.2.9 }
+C
+echo "served: $(dig +norec +dnssec +noall +answer @127.0.2.1 mixed.broken.lab TXT | awk '{print $2, $4, $5}' | tr '\n' ';')"
+echo "served: $(dig +norec +dnssec +noall +answer @127.0.2.1 sigttl.broken.lab TXT | awk '{print $2, $4, $5}' | tr '\n' ';')"
+"$COLL" run -c "$W/t5.yaml" --once >"$W/t5.log" 2>&1
+check_eq "T-5 collector --once exits 0" 0 $?
+t5q() { sqlite3 "$W/t5.db" "$1"; }
+check_eq "T-5 (i): mixed RR TTLs recorded as 5..60 (its RRSIG 5)" "5|60|5|5" \
+	"$(t5q "SELECT DISTINCT a.ttl_min_s, a.ttl_max_s, a.sig_ttl_min_s, a.sig_ttl_max_s FROM ttl_anomaly a JOIN series s ON s.id = a.series_id JOIN target t ON t.id = s.target_id WHERE s.qname = 'mixed.broken.lab.' AND t.kind = 'provider'")"
+check_eq "T-5 (ii): RRSIG TTL 77 over a 5 s set recorded" "5|5|77|77" \
+	"$(t5q "SELECT DISTINCT a.ttl_min_s, a.ttl_max_s, a.sig_ttl_min_s, a.sig_ttl_max_s FROM ttl_anomaly a JOIN series s ON s.id = a.series_id JOIN target t ON t.id = s.target_id WHERE s.qname = 'sigttl.broken.lab.' AND t.kind = 'provider'")"
+check_eq "T-5: ordinary answers leave no anomaly row" "0" \
+	"$(t5q "SELECT count(*) FROM ttl_anomaly a JOIN series s ON s.id = a.series_id WHERE s.qname NOT IN ('mixed.broken.lab.', 'sigttl.broken.lab.')")"
+check_ge "T-5: the provider's answers were polled" 2 \
+	"$(t5q "SELECT count(*) FROM observation o JOIN series s ON s.id = o.series_id JOIN target t ON t.id = s.target_id WHERE t.kind = 'provider' AND s.qname IN ('mixed.broken.lab.', 'sigttl.broken.lab.') AND o.status = 0")"
+"$AN" ingest --db "$W/t5an.db" "$W/t5.db" >"$W/t5an.log" 2>&1
+"$AN" findings --db "$W/t5an.db" --zone broken.lab. --json >"$W/t5f.json" 2>>"$W/t5an.log"
+check_eq "T-5 (i) and (ii) reported as WARN by the analyzer" "(i) mixed.broken.lab.|(ii) sigttl.broken.lab." \
+	"$(jq -r '[.findings[] | select(.id == "T-5" and .severity == "WARN" and .evidence.observations != []) | .message | select(test("^\\((i|ii)\\) ")) | capture("^(?<c>\\(i+\\)) the (RRs|RRSIG TTL) of (?<n>[^ ]+)") | "\(.c) \(.n)"] | unique | join("|")' "$W/t5f.json")"
+
 # --- bad configuration: file:line:key: problem, exit 2
 printf 'zones:\n - name: example.lab.\n   parent-servers: [300.1.1.1]\n   providers: { x: { ns: [a.] } }\n' >"$W/bad.yaml"
 "$COLL" check -c "$W/bad.yaml" >"$W/bad.out" 2>&1

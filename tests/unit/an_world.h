@@ -27,8 +27,8 @@ typedef struct world {
 			     * of its own KSK only */
 	bool cds_foreign;   /* a's CDS is signed by a key no DNSKEY RRset holds */
 	int cds_roll;    /* KSK roll at a: from poll 2 a's DNSKEY adds a new KSK (signing with both)
-			  * and    every provider's CDS lists the new KSK instead of the old; a's DNSKEY
-			  * TTL 1: 1 s (the old set drained), 2: 300 s (still cached) */
+			  * and    every provider's CDS lists the new KSK instead of the old; a's
+			  * DNSKEY    TTL 1: 1 s (the old set drained), 2: 300 s (still cached) */
 	bool ttl_change; /* provider a changes DNSKEY version and TTL mid-history */
 	bool undelegated;    /* the last provider serves the zone with keys of its own that no
 			      * DS and no other provider has, but no NS set names it */
@@ -41,6 +41,9 @@ typedef struct world {
 			      * ZSK, every provider holds both; 2: only a holds the second */
 	int alg_roll;        /* a adds RSASHA256: SOA signed with both from poll 1, its ZSK in the
 			      * DNSKEY RRset at poll 3; 1: SOA TTL 1 s (in order), 2: 300 s (early) */
+	int ttl_anom;        /* the collector recorded a TTL anomaly on every DNSKEY answer of
+			      * provider a: 1: its RRs carry 300 and 3600 s (T-5 (i)); 2: its
+			      * RRSIG TTL is 60 s, the set's 300 s (T-5 (ii)) */
 	const char *res_ede; /* a resolver vantage answers the canary with these EDE codes */
 	bool res_foreign;    /* the vantage returns a canary version no server served */
 	const char *expect[6];
@@ -52,6 +55,7 @@ struct seen {
 	char ids[128][8];
 	int sev[128];
 	char msg[128][320];
+	size_t nobs[128]; /* evidence observations */
 	size_t n;
 };
 
@@ -61,6 +65,7 @@ static void w_collect(void *arg, const det_finding_t *f)
 	if (s->n < 128) {
 		snprintf(s->ids[s->n], 8, "%s", f->id);
 		snprintf(s->msg[s->n], 320, "%s", f->msg);
+		s->nobs[s->n] = f->obs_n;
 		s->sev[s->n++] = f->sev;
 	}
 	/* every finding carries evidence: the versions or observations that prove it */
@@ -452,6 +457,19 @@ static void run_world(const world_t *w, struct seen *out)
 			      last ? w->res_ede : NULL);
 		}
 	}
+	if (w->ttl_anom) /* rows as the collector's store_ttl_anomaly() writes them */
+		h_exec(&h,
+		       w->ttl_anom == 1
+			   ? "INSERT INTO ttl_anomaly SELECT o.id, o.series_id, o.t, "
+			     "o.version_id, 300, 3600, 300, 300 FROM observation o JOIN series "
+			     "s ON s.id = o.series_id JOIN target tg ON tg.id = s.target_id "
+			     "WHERE tg.origin = 'a' AND s.role = 'dnskey' AND o.version_id IS "
+			     "NOT NULL"
+			   : "INSERT INTO ttl_anomaly SELECT o.id, o.series_id, o.t, "
+			     "o.version_id, 300, 300, 60, 60 FROM observation o JOIN series s "
+			     "ON s.id = o.series_id JOIN target tg ON tg.id = s.target_id WHERE "
+			     "tg.origin = 'a' AND s.role = 'dnskey' AND o.version_id IS NOT "
+			     "NULL");
 	h_close(&h);
 	an_db_t *db = NULL;
 	char err[256];

@@ -60,6 +60,8 @@ static const world_t worlds[] = {
      .nsec_ttl = 300,
      .absent = {"R-4", "N-1", "A-3", "C-7", "O-4", "V-4"},
      .no_error = true},
+    {.name = "DNSKEY RRs of provider a with TTLs 300 and 3600 s", .nprov = 2, .ttl_anom = 1},
+    {.name = "RRSIG TTL 60 s over provider a's DNSKEY RRset of 300 s", .nprov = 2, .ttl_anom = 2},
 };
 
 Test(an_detect, healthy_model2_three_providers_no_error)
@@ -140,4 +142,48 @@ Test(an_detect, ttl_change_reports_largest_ttl_served)
 	for (size_t i = 0; i < s.n; i++)
 		found |= strcmp(s.ids[i], "T-5") == 0 && strstr(s.msg[i], "600 s") != NULL;
 	cr_assert(found, "T-5 (v) naming the largest TTL served (600 s) expected");
+}
+
+/* T-5 (i) / (ii) from the collector's TTL anomaly rows: WARN, about provider a, with the first
+ * and last observations that showed it as evidence; the other case is not claimed, and a world
+ * without anomaly rows raises neither. */
+static void ttl_anomaly_case(const world_t *w, const char *want, const char *other)
+{
+	struct seen s;
+	run_world(w, &s);
+	size_t hits = 0;
+	for (size_t i = 0; i < s.n; i++) {
+		if (strcmp(s.ids[i], "T-5") != 0)
+			continue;
+		cr_expect(strncmp(s.msg[i], other, strlen(other)) != 0, "%s: %s", w->name,
+			  s.msg[i]);
+		if (strncmp(s.msg[i], want, strlen(want)) != 0)
+			continue;
+		hits++;
+		cr_expect_eq(s.sev[i], SEV_WARN, "%s", s.msg[i]);
+		cr_expect_eq(s.nobs[i], 2, "first and last observation as evidence: %s", s.msg[i]);
+		cr_expect(strstr(s.msg[i], "DNSKEY") && strstr(s.msg[i], " at 127.0."), "%s",
+			  s.msg[i]);
+	}
+	cr_assert_eq(hits, 1, "%s: one T-5 %s finding expected", w->name, want);
+}
+
+Test(an_detect, ttl_anomaly_mixed_rr_ttls_is_t5_i)
+{
+	ttl_anomaly_case(&worlds[sizeof(worlds) / sizeof(worlds[0]) - 2], "(i) ", "(ii) ");
+}
+
+Test(an_detect, ttl_anomaly_rrsig_ttl_is_t5_ii)
+{
+	ttl_anomaly_case(&worlds[sizeof(worlds) / sizeof(worlds[0]) - 1], "(ii) ", "(i) ");
+}
+
+Test(an_detect, no_ttl_anomaly_rows_no_t5_i_ii)
+{
+	struct seen s;
+	run_world(&worlds[0], &s);
+	for (size_t i = 0; i < s.n; i++)
+		cr_expect(strcmp(s.ids[i], "T-5") != 0 || (strncmp(s.msg[i], "(i) ", 4) != 0 &&
+							   strncmp(s.msg[i], "(ii) ", 5) != 0),
+			  "%s", s.msg[i]);
 }

@@ -38,13 +38,17 @@ static int64_t count(an_db_t *db, const char *sql)
 }
 
 /* an authoritative SOA series whose version changes at poll 3 (of 6), seen from a collector
- * whose clock is `skew` seconds ahead */
-static void soa_history(const char *path, const char *name, double skew)
+ * whose clock is `skew` seconds ahead; with `also`, a second server of provider a at that
+ * address, polled the same way, changes at the same time */
+static void soa_history2(const char *path, const char *name, double skew, const char *also)
 {
 	hist_t h;
 	h_open(&h, path, name, 1);
 	int64_t t = h_target(&h, "provider", "a", "ns.prova.lab.", "127.0.3.11");
-	int64_t s = h_series(&h, t, ZONE, 6, 4, "soa");
+	int64_t s = h_series(&h, t, ZONE, 6, 4, "soa"), s2 = 0;
+	if (also)
+		s2 = h_series(&h, h_target(&h, "provider", "a", "ns2.prova.lab.", also), ZONE, 6, 4,
+			      "soa");
 	ldns_rr_list *l1 = ldns_rr_list_new(), *l2 = ldns_rr_list_new();
 	ldns_rr *r = NULL;
 	ldns_rr_new_frm_str(&r, ZONE " 300 IN SOA a. b. 1 1 1 1 1", 300, NULL, NULL);
@@ -52,11 +56,19 @@ static void soa_history(const char *path, const char *name, double skew)
 	ldns_rr_new_frm_str(&r, ZONE " 300 IN SOA a. b. 2 1 1 1 1", 300, NULL, NULL);
 	ldns_rr_list_push_rr(l2, r);
 	int64_t v1 = h_version(&h, ZONE, 6, l1, NULL), v2 = h_version(&h, ZONE, 6, l2, NULL);
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 6; i++) {
 		h_obs(&h, s, 1000 + i + skew, 0, 0, 1, i < 3 ? v1 : v2, 300, 0);
+		if (s2)
+			h_obs(&h, s2, 1000 + i + skew, 0, 0, 1, i < 3 ? v1 : v2, 300, 0);
+	}
 	ldns_rr_list_deep_free(l1);
 	ldns_rr_list_deep_free(l2);
 	h_close(&h);
+}
+
+static void soa_history(const char *path, const char *name, double skew)
+{
+	soa_history2(path, name, skew, NULL);
 }
 
 Test(an_ingest, twice_changes_nothing_and_runs_have_bounds)
@@ -74,6 +86,31 @@ Test(an_ingest, twice_changes_nothing_and_runs_have_bounds)
 	int64_t before = sqlite3_total_changes(an_db_sql(db));
 	cr_assert_eq(ing_collector(db, cpath, 1, &st, err, sizeof(err)), OBS_EOK, "%s", err);
 	cr_assert_eq(st.observations, 0);
+	cr_assert_eq(sqlite3_total_changes(an_db_sql(db)), before, "second ingest wrote rows");
+	an_db_close(db);
+}
+
+/* the collector's TTL anomaly rows (T-5 (i), (ii)) come along with their observations, once */
+Test(an_ingest, ttl_anomalies_copied_once_beside_their_observations)
+{
+	soa_history(cpath, "v1", 0);
+	hist_t h;
+	cr_assert_eq(sqlite3_open(cpath, &h.db), SQLITE_OK);
+	h_exec(&h,
+	       "INSERT INTO ttl_anomaly SELECT id, series_id, t, version_id, 300, 600, 300, 300 "
+	       "FROM observation WHERE id IN (2, 5)");
+	h_close(&h);
+	an_db_t *db;
+	char err[256];
+	cr_assert_eq(an_db_open(apath, false, 0, &db, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(ing_collector(db, cpath, 0, NULL, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(count(db, "SELECT count(*) FROM ttl_anomaly a JOIN observation o ON o.id = "
+			       "a.observation_id AND o.src_id = a.src_id AND o.series_id = "
+			       "a.series_id AND o.t = a.t AND o.version_id = a.version_id WHERE "
+			       "a.ttl_max_s = 600"),
+		     2);
+	int64_t before = sqlite3_total_changes(an_db_sql(db));
+	cr_assert_eq(ing_collector(db, cpath, 1, NULL, err, sizeof(err)), OBS_EOK, "%s", err);
 	cr_assert_eq(sqlite3_total_changes(an_db_sql(db)), before, "second ingest wrote rows");
 	an_db_close(db);
 }
@@ -113,12 +150,14 @@ Test(an_ingest, clock_offset_from_shared_transition)
 }
 
 /* The same SOA change seen by two collectors whose clocks are 30 s apart: once the measured
- * offset is applied, the model sees one change (its runs in the reference clock, run_ref), its
- * conservative bound widened by the offset's uncertainty, not two changes 30 s apart. */
+ * offset is applied, the model sees one change (its runs in the reference clock, run_ref), not
+ * two changes 30 s apart. At the server both watch, the reference's polls bound the skewed
+ * collector's runs; at a second server only v2 watches, the bounds are widened by the offset's
+ * uncertainty. */
 Test(an_ingest, skewed_collectors_see_one_change)
 {
 	soa_history(cpath, "v1", 0);
-	soa_history(c2path, "v2", 30);
+	soa_history2(c2path, "v2", 30, "127.0.3.12");
 	an_db_t *db;
 	char err[256];
 	ing_stats_t st;
@@ -140,6 +179,13 @@ Test(an_ingest, skewed_collectors_see_one_change)
 		     1001000000); /* 1032 s - 31 s: the uncertainty widens the bound by 1 s */
 	cr_assert_eq(count(db, "SELECT max(next_poll) FROM run_ref WHERE next_poll IS NOT NULL"),
 		     1004000000); /* 1033 s - 29 s */
+	/* at the server v1 watches too, its polls (1002 s, 1003 s) bound v2's runs */
+	cr_assert_eq(count(db,
+			   "SELECT min(r.prev_poll) * 10000 + max(r.next_poll) / 100000 FROM "
+			   "run_ref r JOIN series s ON s.id = r.series_id JOIN target t ON t.id "
+			   "= s.target_id JOIN collector c ON c.id = t.collector_id WHERE c.name "
+			   "= 'v2' AND t.address = '127.0.3.11'"),
+		     INT64_C(1002000000) * 10000 + 10030);
 
 	sigv_t *sv;
 	mdl_t *m;
@@ -162,6 +208,40 @@ Test(an_ingest, skewed_collectors_see_one_change)
 			cr_assert_eq(v->served.v[0].hi, 1004000000);
 	}
 	cr_assert_eq(soa, 2);
+	mdl_free(m);
+	sigv_free(sv);
+	an_db_close(db);
+}
+
+/* At an instant between the skewed collector's shifted poll that saw the change (1003 s) and
+ * that poll widened by the offset's uncertainty (1004 s), the old serial is no longer served by
+ * anybody: the widening may not reopen a run the collector saw end (run_ref.next_shifted). */
+Test(an_ingest, widening_does_not_reopen_a_run_ended_before_at)
+{
+	soa_history(cpath, "v1", 0);
+	soa_history2(c2path, "v2", 30, "127.0.3.12"); /* the second server: widened bounds */
+	an_db_t *db;
+	char err[256];
+	cr_assert_eq(an_db_open(apath, false, 0, &db, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(ing_collector(db, cpath, 0, NULL, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(ing_collector(db, c2path, 0, NULL, err, sizeof(err)), OBS_EOK, "%s", err);
+	sigv_t *sv;
+	mdl_t *m;
+	obs_usec_t at = 1003500000;
+	cr_assert_eq(sigv_new(db, false, &sv), OBS_EOK);
+	cr_assert_eq(mdl_load(db, sv, ZONE, at, &m, err, sizeof(err)), OBS_EOK, "%s", err);
+	size_t old = 0;
+	for (size_t i = 0; i < m->nv; i++) {
+		const mdl_ver_t *v = &m->v[i];
+		if (strcmp(v->role, "soa") != 0 || v->served.n == 0 ||
+		    v->served.v[0].lo != ISET_NEG_INF)
+			continue;
+		old++;
+		cr_assert_eq(v->served.v[v->served.n - 1].hi, at,
+			     "the old serial's end is cut at --at, not open (%lld)",
+			     (long long)v->served.v[v->served.n - 1].hi);
+	}
+	cr_assert_eq(old, 1);
 	mdl_free(m);
 	sigv_free(sv);
 	an_db_close(db);

@@ -167,3 +167,60 @@ Test(answer, garbage_is_malformed)
 	cr_assert_eq(ans_parse(junk, sizeof(junk), "x.", 1, &a), OBS_EMALFORMED);
 	ans_summary_clear(&a);
 }
+
+/* T-5 (i) and (ii): the TTL range of the RRs and of their RRSIGs is kept beside the smallest
+ * TTL, and ans_ttl_anomaly() says when they disagree; an ordinary answer shows none. */
+Test(answer, ttl_anomalies_mixed_rr_ttls_and_rrsig_ttl)
+{
+	ans_summary_t ok, mixed, sig, neg;
+	pkt_spec_t s_ok = {.qname = "example.lab.", .qtype = 48, .aa = 1, .answer = {K1, K2, SIG1}};
+	pkt_spec_t s_mixed = {
+	    .qname = "example.lab.",
+	    .qtype = 48,
+	    .aa = 1,
+	    .answer = {K1,
+		       "example.lab. 3600 IN DNSKEY 256 3 13 "
+		       "oJMRESz5E4gYzS/q6XDrvU1qMPYIjCWzJaOau8XNEZeqCYKD5ar0IRd8KqXXFJ"
+		       "kqmVfRvMGPmM1x8fGAa2XhSA==",
+		       SIG1}};
+	pkt_spec_t s_sig = {
+	    .qname = "example.lab.",
+	    .qtype = 48,
+	    .aa = 1,
+	    .answer = {K1, K2,
+		       "example.lab. 86400 IN RRSIG DNSKEY 13 2 5 20261204000000 20261127000000 "
+		       "12345 example.lab. "
+		       "c2lnbmF0dXJlMXNpZ25hdHVyZTFzaWduYXR1cmUxc2lnbmF0dXJlMXNpZ25hdHVyZTFzaWduYXR"
+		       "1cmUxMDEyMzQ1Njc4OQ=="}};
+	pkt_spec_t s_neg = {.qname = "nx.example.lab.",
+			    .qtype = 1,
+			    .aa = 1,
+			    .rcode = 3,
+			    .authority = {"example.lab. 5 IN SOA a. b. 1 2 3 4 5",
+					  "example.lab. 60 IN NSEC z.example.lab. SOA NSEC"}};
+	parse(&s_ok, &ok);
+	parse(&s_mixed, &mixed);
+	parse(&s_sig, &sig);
+	parse(&s_neg, &neg);
+	cr_assert_not(ans_ttl_anomaly(&ok.ver), "ordinary answer");
+	cr_assert_eq(ok.ver.ttl_max, 5);
+	cr_assert_eq(ok.ver.sig_ttl_min, 5);
+
+	cr_assert(ans_ttl_anomaly(&mixed.ver), "(i) RRs with TTLs 5 and 3600");
+	cr_assert_eq(mixed.ver.ttl, 5);
+	cr_assert_eq(mixed.ver.ttl_max, 3600);
+	cr_assert_eq(mixed.ver.sig_ttl_min, 5);
+	cr_assert_eq(memcmp(mixed.ver.hash, ok.ver.hash, ANS_HASH_LEN), 0, "TTL not identity");
+
+	cr_assert(ans_ttl_anomaly(&sig.ver), "(ii) RRSIG TTL 86400, set 5");
+	cr_assert_eq(sig.ver.ttl, 5);
+	cr_assert_eq(sig.ver.ttl_max, 5);
+	cr_assert_eq(sig.ver.sig_ttl_min, 86400);
+	cr_assert_eq(sig.ver.sig_ttl_max, 86400);
+
+	cr_assert_not(ans_ttl_anomaly(&neg.ver), "negative proofs are not judged here");
+	ans_summary_clear(&ok);
+	ans_summary_clear(&mixed);
+	ans_summary_clear(&sig);
+	ans_summary_clear(&neg);
+}

@@ -185,6 +185,65 @@ Test(store, repeated_observation_costs_under_64_bytes)
 	cr_assert_lt(per, 64.0, "%.1f bytes per observation", per);
 }
 
+/* T-5 (i), (ii): an answer whose RRs carry different TTLs, or whose RRSIG TTL differs, gets a
+ * ttl_anomaly row beside its observation; an ordinary answer gets none (nothing more stored
+ * per ordinary observation: the bytes test above). */
+Test(store, ttl_anomaly_recorded_only_when_it_occurs)
+{
+	obs_store_t *s;
+	char err[256];
+	int64_t tg, se, o1 = 0, o2 = 0, o3 = 0;
+	cr_assert_eq(store_open(path, "v1", 1, &s, err, sizeof(err)), OBS_EOK);
+	store_target(s, "provider", "example.lab.", "a", "ns.a.", "127.0.0.11", NULL, 1, &tg);
+	store_series(s, tg, "example.lab.", 48, 4, "dnskey", &se);
+	ans_summary_t ok = version(1, 300), mixed = version(2, 300), sig = version(3, 300);
+	ok.ver.ttl_max = 300;
+	mixed.ver.ttl_max = 3600;
+	mixed.ver.rr_count = 2;
+	static uint8_t rs[4] = {0, 2, 9, 9};
+	sig.ver.ttl_max = 300;
+	sig.ver.sig_count = 1;
+	sig.ver.rrsig = rs;
+	sig.ver.rrsig_len = 4;
+	sig.ver.sig_ttl_min = sig.ver.sig_ttl_max = 60;
+	const ans_summary_t *all[3] = {&ok, &mixed, &sig};
+	int64_t *ids[3] = {&o1, &o2, &o3};
+	for (int i = 0; i < 3; i++) {
+		uint8_t wire[40] = {0x12, 0x34, 0x81, 0x80};
+		wire[39] = all[i]->ver.hash[0];
+		store_obs_t o = {.series_id = se,
+				 .t = 1000 + i,
+				 .status = ST_ANSWERED,
+				 .rtt = 100,
+				 .ans = all[i],
+				 .wire = wire,
+				 .wire_len = sizeof(wire)};
+		cr_assert_eq(store_observe(s, &o, ids[i]), OBS_EOK);
+		cr_assert_eq(store_ttl_anomaly(s, *ids[i], se, o.t, &all[i]->ver), OBS_EOK, "%s",
+			     store_errmsg(s));
+	}
+	cr_assert_eq(store_commit(s), OBS_EOK);
+	store_close(s);
+	char q[160];
+	cr_assert_eq(qint("SELECT count(*) FROM ttl_anomaly"), 2);
+	snprintf(
+	    q, sizeof(q),
+	    "SELECT ttl_max_s * 10000 + ttl_min_s FROM ttl_anomaly WHERE observation_id = %lld "
+	    "AND sig_ttl_min_s IS NULL",
+	    (long long)o2);
+	cr_assert_eq(qint(q), 36000300, "(i): 300 to 3600, unsigned");
+	snprintf(q, sizeof(q),
+		 "SELECT sig_ttl_min_s * 1000 + sig_ttl_max_s FROM ttl_anomaly WHERE "
+		 "observation_id = %lld AND ttl_min_s = 300 AND ttl_max_s = 300",
+		 (long long)o3);
+	cr_assert_eq(qint(q), 60060, "(ii): RRSIG TTL 60, set 300");
+	snprintf(q, sizeof(q),
+		 "SELECT count(*) FROM ttl_anomaly a JOIN observation o ON o.id = a.observation_id "
+		 "AND o.version_id = a.version_id AND o.t = a.t WHERE a.observation_id = %lld",
+		 (long long)o3);
+	cr_assert_eq(qint(q), 1, "the row points at its observation and version");
+}
+
 #include "embedded.h"
 
 Test(store, upgrades_a_version_1_database_keeping_its_rows)
@@ -214,7 +273,7 @@ Test(store, upgrades_a_version_1_database_keeping_its_rows)
 	    store_target(s, "passive", "", "127.0.0.21", "127.0.0.11", "127.0.0.11", NULL, 9, &id),
 	    OBS_EOK, "the new kind is accepted");
 	store_close(s);
-	cr_assert_eq(qint("SELECT max(version) FROM schema_version"), 2);
+	cr_assert_eq(qint("SELECT max(version) FROM schema_version"), store_schema_version());
 	cr_assert_eq(qint("SELECT first_seen FROM target WHERE id = 7"), 5, "rows and ids kept");
 	cr_assert_eq(qint("SELECT count(*) FROM target"), 2);
 }
