@@ -172,9 +172,9 @@ static const char *const SQL_VMAP =
     "CONFLICT DO NOTHING";
 static const char *const SQL_OBS =
     "INSERT INTO observation (collector_id, src_id, t, series_id, attempt, transport, status, "
-    "rtt, rcode, flags, ede, outcome, version_id, ttl_s, wire_src_id) SELECT ?1, o.id, o.t, "
-    "s.id, o.attempt, o.transport, o.status, o.rtt, o.rcode, o.flags, o.ede, o.outcome, "
-    "vm.version_id, o.ttl_s, o.wire_id FROM c.observation o JOIN main.series s ON "
+    "rtt, rcode, flags, ede, outcome, version_id, ttl_s, wire_src_id, recursive) SELECT ?1, "
+    "o.id, o.t, s.id, o.attempt, o.transport, o.status, o.rtt, o.rcode, o.flags, o.ede, "
+    "o.outcome, vm.version_id, o.ttl_s, o.wire_id, CASE WHEN (s.flags & 1) != 0 THEN 1 END FROM c.observation o JOIN main.series s ON "
     "s.collector_id = ?1 AND s.src_id = o.series_id LEFT JOIN main.version_map vm ON "
     "vm.collector_id = ?1 AND vm.src_id = o.version_id WHERE o.id > ?2 AND o.id <= ?3 ORDER BY "
     "o.id ON CONFLICT DO NOTHING";
