@@ -4,10 +4,13 @@
 --
 -- The per-series covering index of migration 4 also carries the Extended DNS Error codes, the
 -- last column the readers of a resolver's polls ask for (O-2 clock skew, O-4 coverage, A-5,
--- fetch linking): those scans read the index alone instead of one table row per poll. Same
--- leading columns as before, so every query that used the old index uses this one.
+-- fetch linking): those scans read the index alone instead of one table row per poll. Its
+-- third column is the row id, so the readers that order a series' polls by (t, id) (observed
+-- glitches, the lameness stretches) get them in index order instead of sorting each run of
+-- equal times. Same leading columns as before, so every query that used the old index uses
+-- this one.
 DROP INDEX observation_by_series_cover;
-CREATE INDEX observation_by_series_cover2 ON observation (series_id, t, status, outcome,
+CREATE INDEX observation_by_series_cover2 ON observation (series_id, t, id, status, outcome,
 	version_id, ttl_s, rtt, ede);
 
 -- recursive: 1 when the series' question was asked with RD=1 (a resolver poll, or a client's
