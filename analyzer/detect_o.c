@@ -76,7 +76,8 @@ static bool v3_at(const struct det_ctx *d, obs_usec_t t)
  * authoritative server serves a signature outside its validity (no V-3 at that time): the
  * vantage's clock is off, and the interval is its own problem. The other half of O-2 (the
  * parent's good canary starting to fail) needs a known-good canary outside the zone, which the
- * collector does not poll. */
+ * collector does not poll. The query keeps the EDE lists with a digit 7 or 8 (every list
+ * det_ede_has can find 7 or 8 in, and few others). */
 int det_o_skew(struct det_ctx *d)
 {
 	sqlite3_stmt *st = NULL;
@@ -85,8 +86,8 @@ int det_o_skew(struct det_ctx *d)
 		"SELECT c.name || '/' || tg.host, o.t, o.id, o.ede FROM observation o "
 		"JOIN series s ON s.id = o.series_id JOIN target tg ON tg.id = "
 		"s.target_id JOIN collector c ON c.id = tg.collector_id WHERE "
-		"tg.kind = 'resolver' AND tg.zone = ? AND o.t <= ? AND o.ede IS "
-		"NOT NULL ORDER BY tg.id, o.t",
+		"tg.kind = 'resolver' AND tg.zone = ? AND o.t <= ? AND o.ede GLOB "
+		"'*[78]*' ORDER BY tg.id, o.t",
 		-1, &st, NULL) != SQLITE_OK)
 		return OBS_ESQL;
 	sqlite3_bind_text(st, 1, d->zone, -1, SQLITE_STATIC);
