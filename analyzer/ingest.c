@@ -170,14 +170,16 @@ static const char *const SQL_VMAP =
     "INSERT INTO version_map (collector_id, src_id, version_id) SELECT ?1, cv.id, v.id FROM "
     "c.version cv JOIN main.version v ON v.hash = cv.hash WHERE cv.id > ?2 AND cv.id <= ?3 ON "
     "CONFLICT DO NOTHING";
+/* recursive marks the polls of RD=1 series (resolvers), which observation_lame2 leaves out
+ * (analysis migration 7) */
 static const char *const SQL_OBS =
     "INSERT INTO observation (collector_id, src_id, t, series_id, attempt, transport, status, "
-    "rtt, rcode, flags, ede, outcome, version_id, ttl_s, wire_src_id) SELECT ?1, o.id, o.t, "
-    "s.id, o.attempt, o.transport, o.status, o.rtt, o.rcode, o.flags, o.ede, o.outcome, "
-    "vm.version_id, o.ttl_s, o.wire_id FROM c.observation o JOIN main.series s ON "
-    "s.collector_id = ?1 AND s.src_id = o.series_id LEFT JOIN main.version_map vm ON "
-    "vm.collector_id = ?1 AND vm.src_id = o.version_id WHERE o.id > ?2 AND o.id <= ?3 ORDER BY "
-    "o.id ON CONFLICT DO NOTHING";
+    "rtt, rcode, flags, ede, outcome, version_id, ttl_s, wire_src_id, recursive) SELECT ?1, "
+    "o.id, o.t, s.id, o.attempt, o.transport, o.status, o.rtt, o.rcode, o.flags, o.ede, "
+    "o.outcome, vm.version_id, o.ttl_s, o.wire_id, CASE WHEN (s.flags & 1) != 0 THEN 1 END "
+    "FROM c.observation o JOIN main.series s ON s.collector_id = ?1 AND s.src_id = "
+    "o.series_id LEFT JOIN main.version_map vm ON vm.collector_id = ?1 AND vm.src_id = "
+    "o.version_id WHERE o.id > ?2 AND o.id <= ?3 ORDER BY o.id ON CONFLICT DO NOTHING";
 /* resolver outcomes are set once both answers of a round are in: settle late ones */
 static const char *const SQL_OUTCOME =
     "UPDATE observation SET outcome = co.outcome FROM c.observation co WHERE "

@@ -441,14 +441,15 @@ static bool is_lame(int status, int rcode, int flags)
 #define LAME_SQL "(status != 0 OR rcode NOT IN (0, 3) OR (flags & 1) = 0)"
 
 /* The lame periods of one series up to m->at, from the failed polls alone (partial index
- * observation_lame, migration 3): each stretch of failures runs from the good poll before it
+ * observation_lame2, migration 7; load_lame passes RD=0 series only, whose rows all have
+ * recursive NULL): each stretch of failures runs from the good poll before it
  * to the good poll after it (conservative); one still failing at `at` also marks the server
  * dead from its first failure. Then the series' last poll. */
 static int series_lame(an_db_t *db, mdl_t *m, mdl_srv_t *s, int64_t sid)
 {
 	static const char *const q[] = {
-	    "SELECT t FROM observation WHERE series_id = ?1 AND t > ?2 AND t <= ?3 AND " LAME_SQL
-	    " ORDER BY t LIMIT 1",
+	    "SELECT t FROM observation WHERE series_id = ?1 AND t > ?2 AND t <= ?3 AND recursive "
+	    "IS NULL AND " LAME_SQL " ORDER BY t LIMIT 1",
 	    "SELECT max(t) FROM observation WHERE series_id = ?1 AND t < ?2 AND NOT " LAME_SQL,
 	    "SELECT min(t) FROM observation WHERE series_id = ?1 AND t > ?2 AND t <= ?3 AND "
 	    "NOT " LAME_SQL,
