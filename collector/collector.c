@@ -652,6 +652,8 @@ static void stats_cb(evutil_socket_t fd, short what, void *arg)
 	    {"overruns", c->overruns},
 	    {"rotations", st.rotations},
 	    {"fast", st.fast},
+	    {"gso", st.gso},
+	    {"gso_off", st.gso_off},
 	    {"targets", active},
 	    {"store_errors", c->store_errors},
 	};

@@ -42,6 +42,7 @@ typedef struct eng_target {
 	struct eng_target *ready_next;
 	obs_addr_t local; /* our source address towards it (for the tap), found on first use */
 	bool local_known;
+	bool gso_off; /* a segmentation-offload send to it failed: its datagrams go one by one */
 } eng_target_t;
 
 /* One question to one target. Owned by the caller; the engine holds it from eng_submit()
@@ -107,6 +108,8 @@ typedef struct eng_stats {
 	uint64_t tcp;       /* TCP attempts */
 	uint64_t rotations; /* sockets reopened on a new random port */
 	uint64_t fast;      /* answers identical to the previous one: not parsed again */
+	uint64_t gso;       /* datagrams that left in segmentation-offload groups */
+	uint64_t gso_off;   /* targets that refused segmentation offload (then one by one) */
 	uint64_t inflight;  /* now */
 	uint64_t queued;    /* now */
 } eng_stats_t;
