@@ -85,6 +85,7 @@ struct eng {
 	eng_tap_fn tap;
 	void *tap_arg;
 	const uint8_t *emit_hash; /* the wire hash of the answer being emitted, or NULL */
+	bool no_offload;          /* eng_set_offload(false): no UDP segmentation offload */
 	bool draining;            /* inside drain(): submissions only enqueue */
 	bool deferring;           /* inside a read or tick callback: drain once at its end */
 
@@ -373,6 +374,11 @@ static void tap(eng_t *e, bool out, eng_target_t *t, uint16_t port, const obs_ad
 	e->tap(e->tap_arg, obs_clock_now(e->clock), out, &local, remote, transport, msg, len);
 }
 
+void eng_set_offload(eng_t *e, bool on)
+{
+	e->no_offload = !on;
+}
+
 void eng_set_tap(eng_t *e, eng_tap_fn fn, void *arg)
 {
 	e->tap = fn;
@@ -426,8 +432,9 @@ static size_t group_batch(eng_t *e, size_t n)
 		size_t len = e->iov[i].iov_len, start = o;
 		taken[i] = true;
 		e->uorder[o++] = (uint8_t)i;
-		for (size_t j = i + 1; j < n && !t->gso_off && o - start < ENG_GSO_MAX &&
-				       (o - start + 1) * len <= ENG_GSO_BYTES;
+		for (size_t j = i + 1;
+		     j < n && !t->gso_off && !e->no_offload && o - start < ENG_GSO_MAX &&
+		     (o - start + 1) * len <= ENG_GSO_BYTES;
 		     j++) {
 			const struct eng_slot *sj = &e->slots[e->batch_slot[j]];
 			if (!taken[j] && sj->sock == si->sock && sj->req->target == t &&

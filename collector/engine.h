@@ -136,6 +136,11 @@ void eng_cancel_target(eng_t *e, eng_target_t *t);
 
 void eng_get_stats(const eng_t *e, eng_stats_t *out);
 
+/* UDP segmentation offload on (the default) or off. A capture on this host (lo, or a NIC
+ * that segments in hardware) sees an offload send as one datagram holding several queries;
+ * off, every query is its own send. */
+void eng_set_offload(eng_t *e, bool on);
+
 /* Install (or with NULL remove) the tap. */
 void eng_set_tap(eng_t *e, eng_tap_fn fn, void *arg);
 
