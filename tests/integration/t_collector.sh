@@ -60,7 +60,9 @@ check_ge "equal-sized queries to one server leave in offload groups" 1 \
 ans1=$(q "SELECT count(*) FROM observation WHERE status=0")
 pre="$PWD/build/tools/nogso.so"
 ldd "$COLL" | grep -q libasan && pre="$(cc -print-file-name=libasan.so) $pre"
-LD_PRELOAD="$pre" "$COLL" run -c "$W/c.yaml" --once >"$W/nogso.log" 2>&1
+# ASan's link-order check is flaky with a preloaded runtime (ASLR); libasan is first anyway
+LD_PRELOAD="$pre" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+	"$COLL" run -c "$W/c.yaml" --once >"$W/nogso.log" 2>&1
 rc=$?; [ $rc -ne 0 ] && tail -5 "$W/nogso.log"
 check_eq "offload refused: collector --once exits 0" 0 $rc
 check_ge "offload refused: targets fall back to one-by-one sends" 1 \
