@@ -72,12 +72,17 @@ build/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -o $@ $< $(PKG_LIBS)
 
+# LD_PRELOAD shim: sendmmsg refuses segmentation offload (tests/integration/t_collector.sh)
+build/tools/nogso.so: tests/tools/nogso.c
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -shared -fPIC -o $@ $< -ldl
+
 # the synthetic population for the population report (tests/acceptance/t_transitions.sh)
 build/tools/popgen: build/rel/tests/tools/popgen.o $(REL_OBJ)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(PKG_LIBS)
 
-build-san: build/tools/popgen
+build-san: build/tools/popgen build/tools/nogso.so
 
 # the reference controller (controller/): gates a multi-signer operation on obs-web's whatif
 build: bin/obs-controller

@@ -657,6 +657,8 @@ static void stats_cb(evutil_socket_t fd, short what, void *arg)
 	    {"overruns", c->overruns},
 	    {"rotations", st.rotations},
 	    {"fast", st.fast},
+	    {"gso", st.gso},
+	    {"gso_off", st.gso_off},
 	    {"targets", active},
 	    {"store_errors", c->store_errors},
 	};
@@ -755,6 +757,8 @@ int coll_new(const obs_config_t *cfg, const coll_opts_t *opts, struct event_base
 			    obs_strerror(ret));
 		goto fail;
 	}
+	/* a capture on this host would see an offload send as one datagram of several queries */
+	eng_set_offload(c->eng, cfg->udp_offload != 0 && opts->iface == NULL);
 	if (opts->write_pcap) {
 		if ((ret = pw_open(opts->write_pcap, &c->pw, err, sizeof(err))) != OBS_EOK) {
 			obs_log_fmt(log, OBS_LOG_ERR, opts->write_pcap, "cannot write: %s", err);

@@ -4,6 +4,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -24,6 +25,13 @@
 #define ENG_ROTATE_US     1000000 /* reopen an idle socket (new random port) this often */
 
 #define ENG_BATCH 64 /* datagrams per sendmmsg */
+/* UDP segmentation offload: equal-sized datagrams to one target leave as one send, which the
+ * kernel (or the NIC) cuts into the same datagrams; the stack is crossed once per group */
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#define ENG_GSO_MAX   64    /* segments per send (the kernel's UDP_MAX_SEGMENTS) */
+#define ENG_GSO_BYTES 60000 /* payload per send (below 65507, the UDP limit) */
 
 #define SAW_MISMATCH  1u
 #define SAW_MALFORMED 2u
@@ -58,6 +66,7 @@ struct eng {
 	eng_result_fn cb;
 	void *cb_arg;
 	struct event *tick;
+	struct event *drain_ev; /* activated by read callbacks: one drain after all of them */
 
 	struct eng_slot *slots;
 	size_t nslots;
@@ -76,12 +85,22 @@ struct eng {
 	eng_tap_fn tap;
 	void *tap_arg;
 	const uint8_t *emit_hash; /* the wire hash of the answer being emitted, or NULL */
+	bool no_offload;          /* eng_set_offload(false): no UDP segmentation offload */
 	bool draining;            /* inside drain(): submissions only enqueue */
 	bool deferring;           /* inside a read or tick callback: drain once at its end */
 
 	/* datagrams built by drain() and sent together by flush() */
 	struct mmsghdr msgs[ENG_BATCH];
 	struct iovec iov[ENG_BATCH];
+	/* flush(): the batch as sends (one datagram, or a GSO group of equal-sized ones) */
+	struct mmsghdr umsgs[ENG_BATCH];
+	struct iovec uiov[ENG_BATCH];                 /* in send order */
+	uint8_t uorder[ENG_BATCH];                    /* batch index, send order */
+	uint8_t ustart[ENG_BATCH], ucount[ENG_BATCH]; /* per send: its datagrams */
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(uint16_t))];
+	} uctl[ENG_BATCH]; /* UDP_SEGMENT */
 	uint8_t bufs[ENG_BATCH][PROBE_MAX_QUERY];
 	uint32_t batch_slot[ENG_BATCH];
 	size_t batch_n;
@@ -355,41 +374,144 @@ static void tap(eng_t *e, bool out, eng_target_t *t, uint16_t port, const obs_ad
 	e->tap(e->tap_arg, obs_clock_now(e->clock), out, &local, remote, transport, msg, len);
 }
 
+void eng_set_offload(eng_t *e, bool on)
+{
+	e->no_offload = !on;
+}
+
 void eng_set_tap(eng_t *e, eng_tap_fn fn, void *arg)
 {
 	e->tap = fn;
 	e->tap_arg = arg;
 }
 
-static void flush(eng_t *e)
+/* Send the datagrams of the batch whose indexes are idx[0..n) one by one (sendmmsg), all on
+ * socket sock. A datagram the kernel refuses fails its attempt. Returns how many left. */
+static size_t send_each(eng_t *e, uint16_t sock, const uint8_t *idx, size_t n)
 {
-	size_t n = e->batch_n;
-	e->batch_n = 0;
-	size_t i = 0;
-	while (i < n) {
-		uint16_t sock = e->slots[e->batch_slot[i]].sock;
-		size_t run = 1;
-		while (i + run < n && e->slots[e->batch_slot[i + run]].sock == sock)
-			run++;
-		int k = sendmmsg(e->socks[sock].fd, e->msgs + i, (unsigned)run, 0);
+	struct mmsghdr m[ENG_BATCH];
+	for (size_t j = 0; j < n; j++)
+		m[j] = e->msgs[idx[j]];
+	size_t sent = 0;
+	for (size_t i = 0; i < n;) {
+		int k = sendmmsg(e->socks[sock].fd, m + i, (unsigned)(n - i), 0);
 		if (k < 0)
 			k = 0;
 		for (size_t j = i; e->tap && j < i + (size_t)k; j++) {
-			struct eng_slot *s = &e->slots[e->batch_slot[j]];
+			struct eng_slot *s = &e->slots[e->batch_slot[idx[j]]];
 			tap(e, true, s->req->target, e->socks[sock].port, &s->req->target->addr, 0,
-			    e->bufs[j], e->iov[j].iov_len);
+			    e->bufs[idx[j]], e->iov[idx[j]].iov_len);
 		}
-		/* the datagram at i + k failed (if any): fail it, retry the rest of the run */
-		if ((size_t)k < run) {
-			uint32_t idx = e->batch_slot[i + (size_t)k];
-			struct eng_slot *s = &e->slots[idx];
+		sent += (size_t)k;
+		/* the datagram at i + k failed (if any): fail it, go on with the rest */
+		if ((size_t)k < n - i) {
+			uint32_t slot = e->batch_slot[idx[i + (size_t)k]];
+			struct eng_slot *s = &e->slots[slot];
 			eng_req_t *r = s->req;
 			obs_usec_t t = s->sent_real;
-			slot_release(e, idx);
+			slot_release(e, slot);
 			attempt_failed(e, r, ST_NETERR, 0, t);
 			k++;
 		}
 		i += (size_t)k;
+	}
+	return sent;
+}
+
+/* Group the batch into sends: datagrams of one socket, one target and one length go together
+ * (up to ENG_GSO_MAX of them) unless the target refused segmentation offload before. */
+static size_t group_batch(eng_t *e, size_t n)
+{
+	bool taken[ENG_BATCH] = {false};
+	size_t units = 0, o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (taken[i])
+			continue;
+		const struct eng_slot *si = &e->slots[e->batch_slot[i]];
+		const eng_target_t *t = si->req->target;
+		size_t len = e->iov[i].iov_len, start = o;
+		taken[i] = true;
+		e->uorder[o++] = (uint8_t)i;
+		for (size_t j = i + 1;
+		     j < n && !t->gso_off && !e->no_offload && o - start < ENG_GSO_MAX &&
+		     (o - start + 1) * len <= ENG_GSO_BYTES;
+		     j++) {
+			const struct eng_slot *sj = &e->slots[e->batch_slot[j]];
+			if (!taken[j] && sj->sock == si->sock && sj->req->target == t &&
+			    e->iov[j].iov_len == len) {
+				taken[j] = true;
+				e->uorder[o++] = (uint8_t)j;
+			}
+		}
+		e->ustart[units] = (uint8_t)start;
+		e->ucount[units] = (uint8_t)(o - start);
+		units++;
+	}
+	for (size_t u = 0; u < units; u++) {
+		size_t first = e->uorder[e->ustart[u]], cnt = e->ucount[u];
+		for (size_t j = 0; j < cnt; j++)
+			e->uiov[e->ustart[u] + j] = e->iov[e->uorder[e->ustart[u] + j]];
+		e->umsgs[u] =
+		    (struct mmsghdr){.msg_hdr = {.msg_name = e->msgs[first].msg_hdr.msg_name,
+						 .msg_namelen = e->msgs[first].msg_hdr.msg_namelen,
+						 .msg_iov = &e->uiov[e->ustart[u]],
+						 .msg_iovlen = cnt}};
+		if (cnt > 1) {
+			struct msghdr *h = &e->umsgs[u].msg_hdr;
+			h->msg_control = e->uctl[u].buf;
+			h->msg_controllen = sizeof(e->uctl[u].buf);
+			struct cmsghdr *c = CMSG_FIRSTHDR(h);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+			uint16_t seg = (uint16_t)e->iov[first].iov_len;
+			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+		}
+	}
+	return units;
+}
+
+static void flush(eng_t *e)
+{
+	size_t n = e->batch_n;
+	e->batch_n = 0;
+	if (n == 0)
+		return;
+	size_t units = group_batch(e, n);
+	size_t u = 0;
+	while (u < units) {
+		uint16_t sock = e->slots[e->batch_slot[e->uorder[e->ustart[u]]]].sock;
+		size_t run = 1;
+		while (u + run < units &&
+		       e->slots[e->batch_slot[e->uorder[e->ustart[u + run]]]].sock == sock)
+			run++;
+		int k = sendmmsg(e->socks[sock].fd, e->umsgs + u, (unsigned)run, 0);
+		if (k < 0)
+			k = 0;
+		for (size_t v = u; v < u + (size_t)k; v++)
+			e->st.gso += e->ucount[v] > 1 ? e->ucount[v] : 0;
+		for (size_t v = u; e->tap && v < u + (size_t)k; v++) {
+			for (size_t j = 0; j < e->ucount[v]; j++) {
+				size_t b = e->uorder[e->ustart[v] + j];
+				struct eng_slot *s = &e->slots[e->batch_slot[b]];
+				tap(e, true, s->req->target, e->socks[sock].port,
+				    &s->req->target->addr, 0, e->bufs[b], e->iov[b].iov_len);
+			}
+		}
+		/* the send at u + k failed (if any): its datagrams go one by one; when that works,
+		 * segmentation offload was the trouble and is not used for this target again */
+		if ((size_t)k < run) {
+			size_t v = u + (size_t)k;
+			const uint8_t *idx = &e->uorder[e->ustart[v]];
+			eng_target_t *t = e->slots[e->batch_slot[idx[0]]].req->target;
+			if (send_each(e, sock, idx, e->ucount[v]) > 0 && e->ucount[v] > 1 &&
+			    !t->gso_off) {
+				t->gso_off = true;
+				e->st.gso_off++;
+			}
+			k++;
+		}
+		u += (size_t)k;
 	}
 }
 
@@ -706,7 +828,16 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			break; /* the socket is empty now */
 	}
 	e->deferring = false;
-	drain(e);
+	/* the other sockets that are readable in this loop iteration are read first; their
+	 * resubmissions then leave together in one drain (fewer, fuller sendmmsg calls) */
+	event_active(e->drain_ev, EV_TIMEOUT, 0);
+}
+
+static void drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	drain(arg);
 }
 
 /* ---- TCP ---- */
@@ -946,8 +1077,9 @@ int eng_new(struct event_base *base, const obs_clock_t *clock, size_t max_inflig
 	if ((ret = open_socks(e)) != OBS_EOK)
 		goto fail;
 	e->tick = event_new(base, -1, EV_PERSIST, tick_cb, e);
+	e->drain_ev = event_new(base, -1, 0, drain_cb, e);
 	struct timeval tv = {0, ENG_TICK_US};
-	if (e->tick == NULL || event_add(e->tick, &tv) != 0) {
+	if (e->tick == NULL || e->drain_ev == NULL || event_add(e->tick, &tv) != 0) {
 		ret = OBS_ENOMEM;
 		goto fail;
 	}
@@ -976,6 +1108,8 @@ void eng_free(eng_t *e)
 	}
 	if (e->tick)
 		event_free(e->tick);
+	if (e->drain_ev)
+		event_free(e->drain_ev);
 	free(e->slots);
 	free(e->free_list);
 	free(e->heap);

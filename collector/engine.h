@@ -42,6 +42,7 @@ typedef struct eng_target {
 	struct eng_target *ready_next;
 	obs_addr_t local; /* our source address towards it (for the tap), found on first use */
 	bool local_known;
+	bool gso_off; /* a segmentation-offload send to it failed: its datagrams go one by one */
 } eng_target_t;
 
 /* One question to one target. Owned by the caller; the engine holds it from eng_submit()
@@ -107,6 +108,8 @@ typedef struct eng_stats {
 	uint64_t tcp;       /* TCP attempts */
 	uint64_t rotations; /* sockets reopened on a new random port */
 	uint64_t fast;      /* answers identical to the previous one: not parsed again */
+	uint64_t gso;       /* datagrams that left in segmentation-offload groups */
+	uint64_t gso_off;   /* targets that refused segmentation offload (then one by one) */
 	uint64_t inflight;  /* now */
 	uint64_t queued;    /* now */
 } eng_stats_t;
@@ -132,6 +135,11 @@ int eng_submit(eng_t *e, eng_req_t *r);
 void eng_cancel_target(eng_t *e, eng_target_t *t);
 
 void eng_get_stats(const eng_t *e, eng_stats_t *out);
+
+/* UDP segmentation offload on (the default) or off. A capture on this host (lo, or a NIC
+ * that segments in hardware) sees an offload send as one datagram holding several queries;
+ * off, every query is its own send. */
+void eng_set_offload(eng_t *e, bool on);
 
 /* Install (or with NULL remove) the tap. */
 void eng_set_tap(eng_t *e, eng_tap_fn fn, void *arg);

@@ -15,7 +15,7 @@
 #define STORE_WIRE_MEMO 65536
 /* observation rows inserted by one statement (one VDBE run for many rows) */
 #define STORE_OBS_BATCH 32
-#define STORE_OBS_COLS  14
+#define STORE_OBS_COLS  13
 
 const char *const store_status_names[ST_COUNT] = {
     "answered", "timeout", "neterr", "truncated", "malformed", "mismatched", "dropped", "unmatched",
@@ -54,9 +54,11 @@ enum {
 static const char *const store_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
-    [S_INS_OBS] = "INSERT INTO observation (id, t, series_id, attempt, transport, status, rtt, "
+    /* no id: SQLite's own rowid (max + 1) is cheaper than checking an explicit one; flush_obs
+     * verifies it is the id the store handed out */
+    [S_INS_OBS] = "INSERT INTO observation (t, series_id, attempt, transport, status, rtt, "
 		  "rcode, flags, ede, outcome, version_id, ttl_s, wire_id) "
-		  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [S_INS_OBS_N] = NULL, /* built by store_open: STORE_OBS_BATCH rows */
     [S_MAX_OBS] = "SELECT coalesce(max(id), 0) FROM observation",
     [S_INS_WIRE] = "INSERT INTO wire (hash, data) VALUES (?,?) ON CONFLICT (hash) DO NOTHING",
@@ -122,8 +124,9 @@ struct obs_store {
 	sqlite3_stmt *st[S_COUNT];
 	bool in_txn;
 	size_t pending;
-	/* observation rows of the open transaction not inserted yet; their ids are assigned here
-	 * (the write lock is held from BEGIN IMMEDIATE, so max(id) + 1 onwards are free) */
+	/* observation rows of the open transaction not inserted yet; their ids are known here
+	 * (the write lock is held from BEGIN IMMEDIATE and nothing is deleted, so SQLite gives
+	 * the rows max(id) + 1 onwards; flush_obs checks that it did) */
 	struct obs_row rows[STORE_OBS_BATCH];
 	size_t rows_n;
 	int64_t next_obs_id;
@@ -305,45 +308,64 @@ static int begin(obs_store_t *s)
 	return OBS_EOK;
 }
 
-/* Bind row r at parameter offset base (0 for the first row). */
+/* Bind row r at parameter offset base (0 for the first row). Every parameter is bound (NULL
+ * included), so the statement needs no sqlite3_clear_bindings between runs. */
 static void bind_obs_row(sqlite3_stmt *st, int base, const struct obs_row *r)
 {
-	sqlite3_bind_int64(st, base + 1, r->id);
-	sqlite3_bind_int64(st, base + 2, r->t);
-	sqlite3_bind_int64(st, base + 3, r->series_id);
-	sqlite3_bind_int(st, base + 4, r->attempt);
-	sqlite3_bind_int(st, base + 5, r->transport);
-	sqlite3_bind_int(st, base + 6, r->status);
+	sqlite3_bind_int64(st, base + 1, r->t);
+	sqlite3_bind_int64(st, base + 2, r->series_id);
+	sqlite3_bind_int(st, base + 3, r->attempt);
+	sqlite3_bind_int(st, base + 4, r->transport);
+	sqlite3_bind_int(st, base + 5, r->status);
 	if (r->has_rtt)
-		sqlite3_bind_int64(st, base + 7, r->rtt);
+		sqlite3_bind_int64(st, base + 6, r->rtt);
 	else
-		sqlite3_bind_null(st, base + 7);
+		sqlite3_bind_null(st, base + 6);
 	if (r->has_ans) {
-		sqlite3_bind_int(st, base + 8, r->rcode);
-		sqlite3_bind_int(st, base + 9, r->flags);
+		sqlite3_bind_int(st, base + 7, r->rcode);
+		sqlite3_bind_int(st, base + 8, r->flags);
 	} else {
+		sqlite3_bind_null(st, base + 7);
 		sqlite3_bind_null(st, base + 8);
-		sqlite3_bind_null(st, base + 9);
 	}
 	if (r->ede[0])
-		sqlite3_bind_text(st, base + 10, r->ede, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, base + 9, r->ede, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, base + 9);
+	if (r->outcome != OUT_NONE)
+		sqlite3_bind_int(st, base + 10, r->outcome);
 	else
 		sqlite3_bind_null(st, base + 10);
-	if (r->outcome != OUT_NONE)
-		sqlite3_bind_int(st, base + 11, r->outcome);
-	else
-		sqlite3_bind_null(st, base + 11);
 	if (r->has_version) {
-		sqlite3_bind_int64(st, base + 12, r->version_id);
-		sqlite3_bind_int64(st, base + 13, r->ttl);
+		sqlite3_bind_int64(st, base + 11, r->version_id);
+		sqlite3_bind_int64(st, base + 12, r->ttl);
 	} else {
+		sqlite3_bind_null(st, base + 11);
 		sqlite3_bind_null(st, base + 12);
-		sqlite3_bind_null(st, base + 13);
 	}
 	if (r->wire_id)
-		sqlite3_bind_int64(st, base + 14, r->wire_id);
+		sqlite3_bind_int64(st, base + 13, r->wire_id);
 	else
-		sqlite3_bind_null(st, base + 14);
+		sqlite3_bind_null(st, base + 13);
+}
+
+/* Run an observation insert whose rows up to to - 1 are bound, and check that SQLite gave the
+ * last one the id the store handed out (the rows before it then got theirs too: each new
+ * rowid is the largest one + 1). */
+static int insert_obs(obs_store_t *s, sqlite3_stmt *st, size_t to)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, "observation insert");
+	int64_t want = s->rows[to - 1].id, got = sqlite3_last_insert_rowid(s->db);
+	if (got != want) {
+		snprintf(s->err, sizeof(s->err),
+			 "observation insert: SQLite gave id %lld where %lld was handed out",
+			 (long long)got, (long long)want);
+		return OBS_ESQL;
+	}
+	return OBS_EOK;
 }
 
 /* Insert the buffered observation rows: a full batch in one statement, else one by one. */
@@ -354,11 +376,11 @@ static int flush_obs(obs_store_t *s)
 		sqlite3_stmt *st = s->st[S_INS_OBS_N];
 		for (size_t i = 0; i < s->rows_n; i++)
 			bind_obs_row(st, (int)i * STORE_OBS_COLS, &s->rows[i]);
-		ret = step_done(s, st, "observation insert");
+		ret = insert_obs(s, st, s->rows_n);
 	} else {
 		for (size_t i = 0; i < s->rows_n && ret == OBS_EOK; i++) {
 			bind_obs_row(s->st[S_INS_OBS], 0, &s->rows[i]);
-			ret = step_done(s, s->st[S_INS_OBS], "observation insert");
+			ret = insert_obs(s, s->st[S_INS_OBS], i + 1);
 		}
 	}
 	s->rows_n = 0;

@@ -71,6 +71,7 @@ typedef struct obs_config {
 	obs_usec_t stats_interval;
 	uint64_t max_inflight;
 	char *address_resolver; /* resolver used to resolve NS host names; NULL = first unpinned */
+	uint64_t udp_offload;   /* 1: UDP segmentation offload for equal-sized queries (engine) */
 	obs_cfg_timing_t defaults;
 	obs_cfg_zone_t *zones;
 	size_t zones_n;

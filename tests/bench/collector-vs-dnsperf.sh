@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: MIT
 # make bench: the collector's engine+store against dnsperf, same loopback NSD (signed zone,
 # rrl-ratelimit 0), same number of outstanding queries, same query mix with DO=1. Three
-# alternating runs each; medians reported. Also: memory per query in flight at 10,000 in
+# alternating runs each; medians reported. CPU per answered query is the whole process's
+# user + system time for both (the shell's time of the child), so the collector's setup, SQLite
+# commits and teardown count as dnsperf's start and stop do. The load average before each run
+# and the code's commit are printed with the figures. Also: memory per query in flight at 10,000 in
 # flight, and SQLite bytes per observation that repeats a stored version.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -47,21 +50,30 @@ median() { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
 declare -a dp_qps dp_cpu co_qps co_cpu
 TIMEFORMAT='%U %S'
+# CPU per answered query, both sides measured alike: the whole process's user + system time
+# (the shell's time of the child, i.e. its rusage) over the answers it reports
+per_answer() { awk -v t="$1" -v n="$2" 'BEGIN {split(t, a, " "); printf "%.2f", (a[1] + a[2]) * 1e6 / (n > 0 ? n : 1)}'; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+echo "code: $(git log -1 --format='%h %cd' --date=iso-strict 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (+ uncommitted changes)')"
+echo "machine: $(nproc) cores, load average before the runs: $(load)"
 for i in 1 2 3; do
-	# dnsperf: -D sets DO; -q outstanding; CPU from the shell's time of the child
+	l_dp=$(load)
+	# dnsperf: -D sets DO; -q outstanding
 	t=$({ time dnsperf -s $ADDR -p $PORT -d "$W/queries" -D -q "$INFLIGHT" -l "$SECS" \
 		-c 1 -T 1 >"$W/dp.$i" 2>&1; } 2>&1)
 	answered=$(awk '/Queries completed:/ {print $3}' "$W/dp.$i")
-	qps=$(awk '/Queries per second:/ {print $4}' "$W/dp.$i")
-	cpu=$(awk -v t="$t" -v n="$answered" 'BEGIN {split(t, a, " "); printf "%.2f", (a[1] + a[2]) * 1e6 / n}')
-	dp_qps+=("$qps")
-	dp_cpu+=("$cpu")
+	dp_qps+=("$(awk '/Queries per second:/ {printf "%.0f", $4}' "$W/dp.$i")")
+	dp_cpu+=("$(per_answer "$t" "$answered")")
 	rm -f "$W"/c.db*
-	$BENCH --server "$ADDR@$PORT" --inflight "$INFLIGHT" --seconds "$SECS" --db "$W/c.db" \
-		example.lab/DNSKEY www.example.lab/A example.lab/SOA >"$W/co.$i" 2>&1
+	l_co=$(load)
+	t=$({ time $BENCH --server "$ADDR@$PORT" --inflight "$INFLIGHT" --seconds "$SECS" \
+		--db "$W/c.db" example.lab/DNSKEY www.example.lab/A example.lab/SOA >"$W/co.$i" 2>&1; } 2>&1)
+	answered=$(sed -E 's/.*answered=([0-9]+).*/\1/' "$W/co.$i")
 	co_qps+=("$(sed -E 's/.*qps=([0-9]+).*/\1/' "$W/co.$i")")
-	co_cpu+=("$(sed -E 's/.*cpu_us_per_answer=([0-9.]+).*/\1/' "$W/co.$i")")
-	echo "run $i: dnsperf ${dp_qps[-1]} q/s ${dp_cpu[-1]} us/answer | collector ${co_qps[-1]} q/s ${co_cpu[-1]} us/answer"
+	co_cpu+=("$(per_answer "$t" "$answered")")
+	commit=$(sed -E 's/.*commit_ms=([0-9.]+).*/\1/' "$W/co.$i")
+	echo "run $i: dnsperf ${dp_qps[-1]} q/s ${dp_cpu[-1]} us/answer (load $l_dp)" \
+		"| collector ${co_qps[-1]} q/s ${co_cpu[-1]} us/answer, ${commit} ms in SQLite commits (load $l_co)"
 done
 bytes=$(sqlite3 "$W/c.db" "SELECT (SELECT sum(pgsize) FROM dbstat) * 1.0 / (SELECT count(*) FROM observation)")
 mem=$($BENCH --blackhole --inflight 10000 --db "$W/m.db" www.example.lab/A)
@@ -71,7 +83,7 @@ DC=$(printf '%s\n' "${dp_cpu[@]}" | median)
 CQ=$(printf '%s\n' "${co_qps[@]}" | median)
 CC=$(printf '%s\n' "${co_cpu[@]}" | median)
 echo
-echo "outstanding queries: $INFLIGHT, $SECS s per run, medians of 3 alternating runs"
+echo "outstanding queries: $INFLIGHT, $SECS s per run, medians of 3 alternating runs, load after: $(load)"
 printf 'rate:  collector %s q/s, dnsperf %s q/s, ratio %.2f (goal >= 1.0)\n' "$CQ" "$DQ" \
 	"$(awk -v a="$CQ" -v b="$DQ" 'BEGIN {print a / b}')"
 printf 'CPU:   collector %s us/answer, dnsperf %s us/answer, ratio %.2f (goal <= 1.0)\n' "$CC" "$DC" \

@@ -113,6 +113,10 @@ check_ge "live: the collector's own polls are seen too (4 servers)" 4 \
 	"$(sqlite3 "$LDB" "SELECT count(*) FROM target WHERE kind='passive'")"
 check_ge "live: capture windows recorded" 1 "$(sqlite3 "$LDB" "SELECT count(*) FROM capture_stats")"
 check_eq "live: no kernel drops" "0" "$(sqlite3 "$LDB" "SELECT coalesce(sum(dropped + ifdropped), 0) FROM capture_stats")"
+check_eq "live: no segmentation-offload sends while capturing (one datagram per query)" "0" \
+	"$(sqlite3 "$LDB" "SELECT coalesce(max(value), 0) FROM counter WHERE name='gso'")"
+check_eq "live: every captured query of the collector's own polls is paired" "0" \
+	"$(sqlite3 "$LDB" "SELECT count(*) FROM observation o JOIN series s ON s.id=o.series_id JOIN target t ON t.id=s.target_id WHERE t.kind='passive' AND o.status=7")"
 
 # --- -w FILE: the collector's own traffic, replayed with -r, gives the same answers
 "$COLL" run -c "$W/live.yaml" --once --db "$W/w.db" -w "$W/self.pcap" >"$W/w.log" 2>&1

@@ -337,3 +337,38 @@ Test(store, batched_observations_keep_their_ids_and_outcomes)
 	cr_assert_eq(qint("SELECT count(*) FROM run"), 1);
 	cr_assert_eq(qint("SELECT count FROM run"), 86);
 }
+
+/* SQLite assigns the observation ids; the store hands them out before the rows are inserted
+ * and checks after each insert that SQLite agreed. A trigger that slips in an extra row puts
+ * the ids out of step: the insert must fail rather than leave callers with wrong ids. */
+Test(store, observation_ids_out_of_step_are_an_error)
+{
+	obs_store_t *s;
+	char err[256];
+	int64_t tg, se;
+	cr_assert_eq(store_open(path, "b", 1, &s, err, sizeof(err)), OBS_EOK);
+	store_target(s, "resolver", "example.lab.", "u", "u", "127.0.0.21", NULL, 1, &tg);
+	store_series(s, tg, "example.lab.", 48, 5, "dnskey", &se);
+	store_close(s);
+	sqlite3 *db;
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(
+	    sqlite3_exec(db,
+			 "CREATE TRIGGER sneak AFTER INSERT ON observation WHEN new.t = 7 "
+			 "BEGIN INSERT INTO observation (t, series_id, attempt, transport, "
+			 "status) VALUES (-1, new.series_id, 0, 0, 1); END",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	cr_assert_eq(store_open(path, "b", 2, &s, err, sizeof(err)), OBS_EOK);
+	store_series(s, tg, "example.lab.", 48, 5, "dnskey", &se);
+	int ret = OBS_EOK, i;
+	for (i = 0; i < 100 && ret == OBS_EOK; i++) {
+		store_obs_t o = {.series_id = se, .t = i, .status = ST_TIMEOUT, .rtt = -1};
+		ret = store_observe(s, &o, NULL);
+	}
+	cr_assert_eq(ret, OBS_ESQL, "the rows after the extra one got other ids than handed out");
+	cr_assert_eq(i, 33, "detected at the first batch insert (row %d)", i);
+	cr_assert(strstr(store_errmsg(s), "handed out") != NULL, "%s", store_errmsg(s));
+	store_close(s);
+}
