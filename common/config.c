@@ -71,9 +71,9 @@ static const struct cfg_item collector_items[] = {
      "bound on queries in flight; more wait in a queue"},
     {"address-resolver", CFG_STR, NULL, 0, 0, F(obs_config_t, address_resolver), 0, false,
      "name of the resolver used to resolve NS host names (default: first unpinned)"},
-    {"udp-offload", CFG_UINT, "1", 0, 1, F(obs_config_t, udp_offload), 0, false,
-     "1: equal-sized queries to one server leave as one UDP segmentation-offload send; 0: "
-     "one by one (always with -i)"},
+    {"udp-offload", CFG_UINT, "0", 0, 1, F(obs_config_t, udp_offload), 0, false,
+     "1: equal-sized queries to one server leave as one UDP segmentation-offload send; 0 (the "
+     "default): one by one (always with -i)"},
     {NULL},
 };
 

@@ -88,11 +88,13 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"server", required_argument, NULL, 's'},  {"inflight", required_argument, NULL, 'n'},
 	    {"seconds", required_argument, NULL, 't'}, {"db", required_argument, NULL, 'd'},
-	    {"blackhole", no_argument, NULL, 'b'},     {NULL, 0, NULL, 0}};
+	    {"blackhole", no_argument, NULL, 'b'},     {"offload", no_argument, NULL, 'o'},
+	    {NULL, 0, NULL, 0}};
 	const char *server = NULL, *db = NULL;
 	size_t inflight = 100;
 	double seconds = 10;
 	struct bench b = {0};
+	bool offload = false; /* the collector's default (udp-offload: 0) */
 	int ch;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -111,6 +113,9 @@ int main(int argc, char **argv)
 		case 'b':
 			b.blackhole = true;
 			break;
+		case 'o':
+			offload = true;
+			break;
 		default:
 			return 2;
 		}
@@ -118,7 +123,7 @@ int main(int argc, char **argv)
 	size_t kinds = (size_t)(argc - optind);
 	if (!db || kinds == 0 || inflight == 0 || (!server && !b.blackhole)) {
 		fprintf(stderr, "usage: collector-bench --server ADDR --inflight N --seconds S "
-				"--db FILE [--blackhole] QNAME/TYPE...\n");
+				"--db FILE [--blackhole] [--offload] QNAME/TYPE...\n");
 		return 2;
 	}
 	obs_addr_t addr;
@@ -144,6 +149,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "setup failed: %s\n", err);
 		return 1;
 	}
+	eng_set_offload(b.eng, offload);
 	int64_t target;
 	store_target(b.store, "provider", "bench.", "p", "ns.", server ? server : "blackhole", NULL,
 		     0, &target);

@@ -12,7 +12,7 @@ COLL=${COLL:-build/san/obs-collector}
 lab_wait
 
 cat >"$W/c.yaml" <<C
-collector: { name: it-1, db: $W/c.db, stats-interval: 1s }
+collector: { name: it-1, db: $W/c.db, stats-interval: 1s, udp-offload: 1 }
 defaults: { poll: 1s, timeout: 500ms, retries: 1, rate-per-server: 200 }
 zones:
   - name: example.lab.
