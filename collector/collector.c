@@ -13,9 +13,10 @@
 #include "probe.h"
 #include "timefmt.h"
 
-#define COLL_COMMIT_US   200000 /* batch commit period */
-#define COLL_COMMIT_ROWS 2000   /* or when this many rows are pending */
-#define COLL_FAIL_LOG    3      /* consecutive failed rounds before a target is reported down */
+#define COLL_COMMIT_US    200000   /* batch commit period */
+#define COLL_STORE_LOG_US 10000000 /* store failures logged at most this often */
+#define COLL_COMMIT_ROWS  2000     /* or when this many rows are pending */
+#define COLL_FAIL_LOG     3        /* consecutive failed rounds before a target is reported down */
 
 enum coll_kind { K_PARENT, K_PROVIDER, K_RESOLVER };
 static const char *const kind_names[] = {"parent", "provider", "resolver"};
@@ -98,6 +99,9 @@ struct coll {
 	uint64_t outcomes[5];
 	uint64_t overruns;
 	uint64_t store_errors;
+	uint64_t store_errors_logged; /* store_errors at the last logged one */
+	obs_usec_t store_logged_at;   /* when it was logged */
+	uint64_t store_recoveries;    /* store_health().recoveries last seen by commit_cb */
 	int exit_code;
 	bool stopping;
 };
@@ -127,10 +131,24 @@ static void log_series(const struct coll_series *s, enum obs_log_level lvl, cons
 	obs_log_fmt(c->log, lvl, src, fmt, what);
 }
 
+/* A store failure: counted always, logged at most every COLL_STORE_LOG_US with how many
+ * were not (a full disk fails every write; the log must not fill what is left of it). */
 static void store_failed(coll_t *c, const char *what)
 {
 	c->store_errors++;
-	obs_log_fmt(c->log, OBS_LOG_ERR, "store", "%s: %s", what, store_errmsg(c->store));
+	obs_usec_t now = obs_clock_now(c->clock);
+	if (c->store_errors_logged > 0 && now - c->store_logged_at < COLL_STORE_LOG_US)
+		return;
+	uint64_t quiet = c->store_errors - c->store_errors_logged - 1;
+	store_health_t h;
+	store_health(c->store, &h);
+	obs_log_fmt(c->log, OBS_LOG_ERR, "store",
+		    "%s: %s (%llu failures not logged since the last one; %llu batches lost "
+		    "holding %llu observations; storing resumes by itself once the cause is gone)",
+		    what, store_errmsg(c->store), (unsigned long long)quiet,
+		    (unsigned long long)h.recoveries, (unsigned long long)h.lost_observations);
+	c->store_errors_logged = c->store_errors;
+	c->store_logged_at = now;
 }
 
 static eng_target_t *shared_target(coll_t *c, const obs_addr_t *addr, uint64_t rate)
@@ -616,6 +634,19 @@ static void commit_cb(evutil_socket_t fd, short what, void *arg)
 	coll_t *c = arg;
 	if (store_commit(c->store) != OBS_EOK)
 		store_failed(c, "commit");
+	store_health_t h;
+	store_health(c->store, &h);
+	if (h.recoveries != c->store_recoveries) {
+		/* a lost batch may have held versions the fast path would name by hash alone: the
+		 * next answer of every series is parsed in full */
+		c->store_recoveries = h.recoveries;
+		for (size_t z = 0; z < c->zones_n; z++)
+			for (size_t i = 0; i < c->zones[z].targets_n; i++) {
+				struct coll_target *t = c->zones[z].targets[i];
+				for (size_t k = 0; k < t->series_n; k++)
+					eng_req_clear(&t->series[k]->req);
+			}
+	}
 	if (c->opts.once && all_done(c))
 		event_base_loopbreak(c->base);
 }
@@ -627,6 +658,8 @@ static void stats_cb(evutil_socket_t fd, short what, void *arg)
 	coll_t *c = arg;
 	eng_stats_t st;
 	eng_get_stats(c->eng, &st);
+	store_health_t h;
+	store_health(c->store, &h);
 	size_t active = 0;
 	for (size_t z = 0; z < c->zones_n; z++) {
 		for (size_t i = 0; i < c->zones[z].targets_n; i++)
@@ -661,6 +694,8 @@ static void stats_cb(evutil_socket_t fd, short what, void *arg)
 	    {"gso_off", st.gso_off},
 	    {"targets", active},
 	    {"store_errors", c->store_errors},
+	    {"store_lost_batches", h.recoveries},
+	    {"store_lost_observations", h.lost_observations},
 	};
 	enum { NROWS = sizeof(rows) / sizeof(rows[0]) };
 	const char *names[NROWS];

@@ -130,6 +130,9 @@ struct obs_store {
 	struct obs_row rows[STORE_OBS_BATCH];
 	size_t rows_n;
 	int64_t next_obs_id;
+	int64_t txn_first_obs_id; /* the first id handed out in the open transaction */
+	uint32_t epoch;           /* recoveries so far: the top bits of observation handles */
+	store_health_t health;
 	obs_hmap_t versions; /* hash -> id; aux_a ttl max, aux_b ttl min, aux64 last seen */
 	obs_hmap_t wires;    /* hash -> id */
 	struct series_state *series;
@@ -139,10 +142,85 @@ struct obs_store {
 	char err[256];
 };
 
+static void recover(obs_store_t *s);
+
 static int fail(obs_store_t *s, const char *what)
 {
 	snprintf(s->err, sizeof(s->err), "%s: %s", what, sqlite3_errmsg(s->db));
+	/* SQLite rolls a transaction back itself after some errors (SQLITE_FULL, IOERR, NOMEM):
+	 * going on as if it were open would write every later row in its own transaction and
+	 * leave the memo pointing at rows that are gone */
+	if (s->in_txn && s->db && sqlite3_get_autocommit(s->db))
+		recover(s);
 	return OBS_ESQL;
+}
+
+/* Observation handles: the row id, and the epoch in the top bits, so that a handle from a
+ * transaction that was rolled back is not taken for the row that reuses its id. */
+#define STORE_ID_BITS 47
+#define STORE_ID_MASK ((INT64_C(1) << STORE_ID_BITS) - 1)
+
+static int64_t handle_of(const obs_store_t *s, int64_t id)
+{
+	return ((int64_t)(s->epoch & 0xffff) << STORE_ID_BITS) | id;
+}
+
+/* The row id of handle h, or 0 when h belongs to a rolled-back transaction (counted). */
+static int64_t id_of(obs_store_t *s, int64_t h)
+{
+	if ((h >> STORE_ID_BITS) != (int64_t)(s->epoch & 0xffff)) {
+		s->health.stale_handles++;
+		return 0;
+	}
+	return h & STORE_ID_MASK;
+}
+
+/* The open run of series id as the database has it (none: zeroed). */
+static void load_open_run(obs_store_t *s, int64_t id, struct series_state *ss)
+{
+	bool known = ss->known;
+	*ss = (struct series_state){.known = known};
+	sqlite3_stmt *st = s->st[S_SEL_OPENRUN];
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		ss->run_id = sqlite3_column_int64(st, 0);
+		ss->version_id = sqlite3_column_int64(st, 1);
+		ss->first = sqlite3_column_int64(st, 2);
+		ss->last = sqlite3_column_int64(st, 3);
+		ss->count = sqlite3_column_int64(st, 4);
+		ss->ttl_max = (uint32_t)sqlite3_column_int64(st, 5);
+		ss->last_answered = ss->last;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* The open transaction failed: roll it back and make the memo agree with the database again
+ * (versions and wires forgotten, every series' open run reloaded), count what was lost, and
+ * move to a new epoch so that handles of the lost rows are refused. The next write begins a
+ * new transaction; when the cause is gone (disk space back) storing simply resumes. */
+static void recover(obs_store_t *s)
+{
+	if (!s->in_txn)
+		return;
+	if (!sqlite3_get_autocommit(s->db))
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	s->health.recoveries++;
+	s->health.lost_observations += (uint64_t)(s->next_obs_id - s->txn_first_obs_id);
+	s->in_txn = false;
+	s->pending = 0;
+	s->rows_n = 0;
+	s->epoch++;
+	for (size_t i = 0; i < s->dirty_n; i++)
+		s->series[s->dirty[i]].dirty = false;
+	s->dirty_n = 0;
+	obs_hmap_free(&s->versions);
+	obs_hmap_free(&s->wires);
+	if (obs_hmap_init(&s->versions, 0) || obs_hmap_init(&s->wires, STORE_WIRE_MEMO))
+		s->health.memo_lost = true; /* out of memory: begin() refuses every write */
+	for (size_t id = 1; id < s->series_cap; id++)
+		if (s->series[id].known)
+			load_open_run(s, (int64_t)id, &s->series[id]);
 }
 
 const char *store_errmsg(const obs_store_t *s)
@@ -293,6 +371,10 @@ static int begin(obs_store_t *s)
 {
 	if (s->in_txn)
 		return OBS_EOK;
+	if (s->health.memo_lost) {
+		snprintf(s->err, sizeof(s->err), "no memory to rebuild the store's memo");
+		return OBS_ENOMEM;
+	}
 	int ret = step_done(s, s->st[S_BEGIN], "begin");
 	if (ret != OBS_EOK)
 		return ret;
@@ -303,7 +385,7 @@ static int begin(obs_store_t *s)
 		s->in_txn = false;
 		return ret;
 	}
-	s->next_obs_id = max_id + 1;
+	s->next_obs_id = s->txn_first_obs_id = max_id + 1;
 	s->rows_n = 0;
 	return OBS_EOK;
 }
@@ -363,6 +445,7 @@ static int insert_obs(obs_store_t *s, sqlite3_stmt *st, size_t to)
 		snprintf(s->err, sizeof(s->err),
 			 "observation insert: SQLite gave id %lld where %lld was handed out",
 			 (long long)got, (long long)want);
+		recover(s); /* the handed-out ids are wrong: nothing of this batch can be kept */
 		return OBS_ESQL;
 	}
 	return OBS_EOK;
@@ -430,8 +513,15 @@ int store_commit(obs_store_t *s)
 	if (ret == OBS_EOK) {
 		s->in_txn = false;
 		s->pending = 0;
+	} else {
+		recover(s);
 	}
 	return ret;
+}
+
+void store_health(const obs_store_t *s, store_health_t *out)
+{
+	*out = s->health;
 }
 
 size_t store_pending(const obs_store_t *s)
@@ -491,6 +581,7 @@ int store_target(obs_store_t *s, const char *kind, const char *zone, const char 
 	sqlite3_bind_int64(st, 7, now);
 	if ((ret = step_done(s, st, "target insert")))
 		return ret;
+	bool created = sqlite3_changes(s->db) > 0;
 	st = s->st[S_SEL_TARGET];
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, zone, -1, SQLITE_STATIC);
@@ -498,7 +589,10 @@ int store_target(obs_store_t *s, const char *kind, const char *zone, const char 
 	sqlite3_bind_text(st, 4, host, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, address, -1, SQLITE_STATIC);
 	s->pending++;
-	return select_id(s, st, id, "target select");
+	if ((ret = select_id(s, st, id, "target select")))
+		return ret;
+	/* committed at once, as series are (store_series) */
+	return created ? store_commit(s) : OBS_EOK;
 }
 
 static int series_slot(obs_store_t *s, int64_t id, struct series_state **out)
@@ -534,6 +628,7 @@ int store_series(obs_store_t *s, int64_t target_id, const char *qname, uint16_t 
 	sqlite3_bind_text(st, 5, role, -1, SQLITE_STATIC);
 	if ((ret = step_done(s, st, "series insert")))
 		return ret;
+	bool created = sqlite3_changes(s->db) > 0;
 	st = s->st[S_SEL_SERIES];
 	sqlite3_bind_int64(st, 1, target_id);
 	sqlite3_bind_text(st, 2, qname, -1, SQLITE_STATIC);
@@ -542,25 +637,17 @@ int store_series(obs_store_t *s, int64_t target_id, const char *qname, uint16_t 
 	if ((ret = select_id(s, st, id, "series select")))
 		return ret;
 	s->pending++;
+	/* committed at once: the caller keeps the id, and a later batch that fails and is rolled
+	 * back must not take the row with it */
+	if (created && (ret = store_commit(s)) != OBS_EOK)
+		return ret;
 	struct series_state *ss;
 	if ((ret = series_slot(s, *id, &ss)))
 		return ret;
 	if (ss->known)
 		return OBS_EOK;
 	ss->known = true;
-	st = s->st[S_SEL_OPENRUN];
-	sqlite3_bind_int64(st, 1, *id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		ss->run_id = sqlite3_column_int64(st, 0);
-		ss->version_id = sqlite3_column_int64(st, 1);
-		ss->first = sqlite3_column_int64(st, 2);
-		ss->last = sqlite3_column_int64(st, 3);
-		ss->count = sqlite3_column_int64(st, 4);
-		ss->ttl_max = (uint32_t)sqlite3_column_int64(st, 5);
-		ss->last_answered = ss->last;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	load_open_run(s, *id, ss);
 	return OBS_EOK;
 }
 
@@ -609,8 +696,25 @@ static int version_id(obs_store_t *s, const ans_version_t *v, obs_usec_t t, int6
 {
 	obs_hmap_entry_t *e = obs_hmap_get(&s->versions, v->hash);
 	if (e == NULL && v->rdata == NULL && v->rr_count > 0) {
-		snprintf(s->err, sizeof(s->err), "version without its RDATA is not stored yet");
-		return OBS_EINVAL; /* a fast-path answer for a version this store never saw */
+		/* a fast-path answer (hash only) for a version the memo forgot (store_commit's
+		 * recovery): the database may still have it */
+		sqlite3_stmt *st = s->st[S_SEL_VER];
+		sqlite3_bind_blob(st, 1, v->hash, ANS_HASH_LEN, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    (e = obs_hmap_put(&s->versions, v->hash, NULL))) {
+			e->id = sqlite3_column_int64(st, 0);
+			e->aux_a = (uint32_t)sqlite3_column_int64(st, 1);
+			e->aux_b = (uint32_t)sqlite3_column_int64(st, 2);
+			e->aux64 = sqlite3_column_int64(st, 3);
+		}
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (e == NULL) {
+			snprintf(s->err, sizeof(s->err),
+				 "version without its RDATA is not stored yet");
+			return OBS_EINVAL; /* a fast-path answer for a version this store never saw
+					    */
+		}
 	}
 	if (e == NULL) {
 		sqlite3_stmt *st = s->st[S_INS_VER];
@@ -769,7 +873,7 @@ int store_observe(obs_store_t *s, const store_obs_t *o, int64_t *obs_id)
 		r->ttl = a->ver.ttl;
 	}
 	if (obs_id)
-		*obs_id = r->id;
+		*obs_id = handle_of(s, r->id);
 	s->pending++;
 	/* only complete answers speak about what was served; TC=1 answers do not (C3) */
 	if (o->status == ST_ANSWERED)
@@ -824,8 +928,11 @@ int store_counters(obs_store_t *s, obs_usec_t t, const char *const *names, const
 	return ret;
 }
 
-int store_set_outcome(obs_store_t *s, int64_t obs_id, enum store_outcome outcome)
+int store_set_outcome(obs_store_t *s, int64_t handle, enum store_outcome outcome)
 {
+	int64_t obs_id = id_of(s, handle);
+	if (obs_id == 0)
+		return OBS_EOK; /* its row was rolled back */
 	int ret = begin(s);
 	if (ret)
 		return ret;
@@ -841,9 +948,12 @@ int store_set_outcome(obs_store_t *s, int64_t obs_id, enum store_outcome outcome
 	return step_done(s, st, "outcome update");
 }
 
-int store_passive_packet(obs_store_t *s, int64_t obs_id, uint16_t client_port, uint16_t server_port,
+int store_passive_packet(obs_store_t *s, int64_t handle, uint16_t client_port, uint16_t server_port,
 			 obs_usec_t t_response, unsigned transport)
 {
+	int64_t obs_id = id_of(s, handle);
+	if (obs_id == 0)
+		return OBS_EOK; /* its row was rolled back */
 	int ret = begin(s);
 	if (ret)
 		return ret;
@@ -858,11 +968,14 @@ int store_passive_packet(obs_store_t *s, int64_t obs_id, uint16_t client_port, u
 	return step_done(s, st, "passive_packet insert");
 }
 
-int store_ttl_anomaly(obs_store_t *s, int64_t obs_id, int64_t series_id, obs_usec_t t,
+int store_ttl_anomaly(obs_store_t *s, int64_t handle, int64_t series_id, obs_usec_t t,
 		      const ans_version_t *v)
 {
 	if (!ans_ttl_anomaly(v))
 		return OBS_EOK;
+	int64_t obs_id = id_of(s, handle);
+	if (obs_id == 0)
+		return OBS_EOK; /* its row was rolled back */
 	const obs_hmap_entry_t *e = obs_hmap_get(&s->versions, v->hash);
 	if (e == NULL) {
 		snprintf(s->err, sizeof(s->err), "TTL anomaly of a version not stored");
@@ -910,7 +1023,7 @@ int store_capture_open(obs_store_t *s, const char *source, int linktype, int sna
 		return ret;
 	*id = sqlite3_last_insert_rowid(s->db);
 	s->pending++;
-	return OBS_EOK;
+	return store_commit(s); /* the id is kept by the caller */
 }
 
 int store_capture_close(obs_store_t *s, int64_t id, obs_usec_t t)

@@ -64,8 +64,22 @@ int store_open(const char *path, const char *collector, obs_usec_t now, obs_stor
 /* Commit the open batch and close. NULL is a no-op. */
 void store_close(obs_store_t *s);
 
-/* Commit the open batch (flushing pending run and version updates). */
+/* Commit the open batch (flushing pending run and version updates). When the commit (or a
+ * write SQLite answers by rolling the transaction back, as on a full disk) fails, the batch is
+ * rolled back and lost (counted in store_health), the store's memo is made to agree with the
+ * database again, and the next write starts a new batch: storing resumes by itself once the
+ * cause is gone. Targets, series and captures are committed as soon as they are created, so a
+ * lost batch never takes an id a caller keeps. */
 int store_commit(obs_store_t *s);
+
+typedef struct store_health {
+	uint64_t recoveries;        /* batches rolled back after a failure */
+	uint64_t lost_observations; /* observation rows they held */
+	uint64_t stale_handles;     /* outcomes, packets, anomalies of lost rows not written */
+	bool memo_lost;             /* the memo could not be rebuilt (no memory): writes refused */
+} store_health_t;
+
+void store_health(const obs_store_t *s, store_health_t *out);
 
 /* Rows written since the last commit. */
 size_t store_pending(const obs_store_t *s);
@@ -80,7 +94,10 @@ int store_series(obs_store_t *s, int64_t target_id, const char *qname, uint16_t 
 		 unsigned flags, const char *role, int64_t *id);
 
 /* Record one attempt: the observation row, its wire, its version and the run. *obs_id (may
- * be NULL) receives the observation's row id. */
+ * be NULL) receives the observation's handle: its row id until a batch is lost (store_commit),
+ * then the row id with the store's epoch in the top bits. Handles are only passed back to
+ * the store (store_set_outcome, store_passive_packet, store_ttl_anomaly), which ignore those
+ * of lost rows. */
 int store_observe(obs_store_t *s, const store_obs_t *o, int64_t *obs_id);
 
 /* Set the outcome class of an observation already written (resolver pairs). */

@@ -102,3 +102,16 @@ C
 		printf 'zone:\n\tname: "%s"\n\tzonefile: "%s"\n' "${z%%=*}" "${z#*=}" >>"$f"
 	done
 }
+
+# store_torn DB: rows of a collector database that a half-present transaction would leave:
+# observations pointing at no version, wire or series, and runs whose count disagrees with the
+# observations inside them (the store writes both in one transaction). Prints the count.
+store_torn() {
+	sqlite3 "$1" "SELECT
+	 (SELECT count(*) FROM observation o WHERE o.version_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM version v WHERE v.id = o.version_id))
+	+(SELECT count(*) FROM observation o WHERE o.wire_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM wire w WHERE w.id = o.wire_id))
+	+(SELECT count(*) FROM observation o WHERE NOT EXISTS (SELECT 1 FROM series s WHERE s.id = o.series_id))
+	+(SELECT count(*) FROM run r WHERE r.count != (SELECT count(*) FROM observation o
+	   WHERE o.series_id = r.series_id AND o.version_id = r.version_id
+	     AND o.t BETWEEN r.first_seen AND r.last_seen))"
+}
