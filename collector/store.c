@@ -692,29 +692,34 @@ static int wire_id(obs_store_t *s, const uint8_t *wire, size_t len, const uint8_
 	return OBS_EOK;
 }
 
+/* The memo entry of the stored version with this hash, read from the database: 1 found, 0
+ * not there, -1 error (*e NULL unless found). */
+static int memo_version_from_db(obs_store_t *s, const uint8_t *hash, obs_hmap_entry_t **e)
+{
+	*e = NULL;
+	sqlite3_stmt *st = s->st[S_SEL_VER];
+	sqlite3_bind_blob(st, 1, hash, ANS_HASH_LEN, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && (*e = obs_hmap_put(&s->versions, hash, NULL)) != NULL) {
+		(*e)->id = sqlite3_column_int64(st, 0);
+		(*e)->aux_a = (uint32_t)sqlite3_column_int64(st, 1);
+		(*e)->aux_b = (uint32_t)sqlite3_column_int64(st, 2);
+		(*e)->aux64 = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return *e ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int version_id(obs_store_t *s, const ans_version_t *v, obs_usec_t t, int64_t *id)
 {
 	obs_hmap_entry_t *e = obs_hmap_get(&s->versions, v->hash);
-	if (e == NULL && v->rdata == NULL && v->rr_count > 0) {
-		/* a fast-path answer (hash only) for a version the memo forgot (store_commit's
-		 * recovery): the database may still have it */
-		sqlite3_stmt *st = s->st[S_SEL_VER];
-		sqlite3_bind_blob(st, 1, v->hash, ANS_HASH_LEN, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW &&
-		    (e = obs_hmap_put(&s->versions, v->hash, NULL))) {
-			e->id = sqlite3_column_int64(st, 0);
-			e->aux_a = (uint32_t)sqlite3_column_int64(st, 1);
-			e->aux_b = (uint32_t)sqlite3_column_int64(st, 2);
-			e->aux64 = sqlite3_column_int64(st, 3);
-		}
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		if (e == NULL) {
-			snprintf(s->err, sizeof(s->err),
-				 "version without its RDATA is not stored yet");
-			return OBS_EINVAL; /* a fast-path answer for a version this store never saw
-					    */
-		}
+	if (e == NULL && v->rdata == NULL && v->rr_count > 0 &&
+	    memo_version_from_db(s, v->hash, &e) != 1) {
+		/* a fast-path answer (hash only) for a version neither the memo (forgotten after a
+		 * lost batch) nor the database has */
+		snprintf(s->err, sizeof(s->err), "version without its RDATA is not stored yet");
+		return OBS_EINVAL;
 	}
 	if (e == NULL) {
 		sqlite3_stmt *st = s->st[S_INS_VER];
@@ -737,27 +742,15 @@ static int version_id(obs_store_t *s, const ans_version_t *v, obs_usec_t t, int6
 			return ret;
 		bool inserted = sqlite3_changes(s->db) > 0;
 		int64_t rowid = sqlite3_last_insert_rowid(s->db);
-		e = obs_hmap_put(&s->versions, v->hash, NULL);
-		if (e == NULL)
+		if (!inserted) { /* another writer's row, or one this memo forgot */
+			if (memo_version_from_db(s, v->hash, &e) != 1)
+				return fail(s, "version select");
+		} else if ((e = obs_hmap_put(&s->versions, v->hash, NULL)) == NULL) {
 			return OBS_ENOMEM;
-		if (inserted) {
+		} else {
 			e->id = rowid;
 			e->aux_a = e->aux_b = v->ttl;
 			e->aux64 = t;
-		} else {
-			st = s->st[S_SEL_VER];
-			sqlite3_bind_blob(st, 1, v->hash, ANS_HASH_LEN, SQLITE_STATIC);
-			int rc = sqlite3_step(st);
-			if (rc == SQLITE_ROW) {
-				e->id = sqlite3_column_int64(st, 0);
-				e->aux_a = (uint32_t)sqlite3_column_int64(st, 1);
-				e->aux_b = (uint32_t)sqlite3_column_int64(st, 2);
-				e->aux64 = sqlite3_column_int64(st, 3);
-			}
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
-			if (rc != SQLITE_ROW)
-				return fail(s, "version select");
 		}
 	}
 	if (v->ttl > e->aux_a || v->ttl < e->aux_b || t > e->aux64) {

@@ -159,3 +159,21 @@ lab_wait() {
 		return 1
 	fi
 }
+
+# lab_config FILE NAME DB: a collector configuration for the lab (one provider, the lab's
+# Unbound, 1 s polls, the known-bad canary)
+lab_config() {
+	cat >"$1" <<C
+collector: { name: $2, db: $3, stats-interval: 1s }
+defaults: { poll: 1s, timeout: 500ms, retries: 1, rate-per-server: 200 }
+zones:
+  - name: example.lab.
+    parent-servers: [$LAB_NET.1]
+    providers:
+      x: { ns: [ns.provx.lab.], suffix: [provx.lab.] }
+    canaries: [www.example.lab./A, big.example.lab./TXT]
+    bogus-canary: www.broken.lab./A
+resolvers:
+  - { name: unbound, address: $LAB_NET.9 }
+C
+}

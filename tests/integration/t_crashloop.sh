@@ -21,19 +21,7 @@ LAB_NET=127.0.7
 . tests/integration/lab.sh
 lab_wait
 
-cat >"$W/c.yaml" <<C
-collector: { name: crash-1, db: $W/c.db, stats-interval: 1s }
-defaults: { poll: 1s, timeout: 500ms, retries: 1, rate-per-server: 200 }
-zones:
-  - name: example.lab.
-    parent-servers: [$LAB_NET.1]
-    providers:
-      x: { ns: [ns.provx.lab.], suffix: [provx.lab.] }
-    canaries: [www.example.lab./A, big.example.lab./TXT]
-    bogus-canary: www.broken.lab./A
-resolvers:
-  - { name: unbound, address: $LAB_NET.9 }
-C
+lab_config "$W/c.yaml" crash-1 "$W/c.db"
 DB=$W/c.db
 q() { sqlite3 "${DB}" "$1"; }
 export ASAN_OPTIONS=detect_leaks=0 # killed processes cannot report leaks

@@ -28,18 +28,7 @@ mount -t tmpfs -o size=600k tmpfs "$M" || {
 	exit 1
 }
 trap 'kill "${CP:-}" 2>/dev/null; umount "$M" 2>/dev/null; cleanup' EXIT
-cat >"$W/c.yaml" <<C
-collector: { name: full-1, db: $M/c.db, stats-interval: 1s }
-defaults: { poll: 1s, timeout: 500ms, retries: 1, rate-per-server: 200 }
-zones:
-  - name: example.lab.
-    parent-servers: [$LAB_NET.1]
-    providers:
-      x: { ns: [ns.provx.lab.], suffix: [provx.lab.] }
-    canaries: [www.example.lab./A, big.example.lab./TXT]
-resolvers:
-  - { name: unbound, address: $LAB_NET.9 }
-C
+lab_config "$W/c.yaml" full-1 "$M/c.db"
 DB=$M/c.db
 q() { sqlite3 "$DB" "$1"; }
 lost_batches() { grep -o 'store_lost_batches=[0-9]*' "$W/run.log" | tail -1 | cut -d= -f2; }
