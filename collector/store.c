@@ -48,6 +48,7 @@ enum {
 	S_INS_CAPTURE,
 	S_END_CAPTURE,
 	S_INS_CSTATS,
+	S_INS_TTLANOM,
 	S_COUNT
 };
 
@@ -98,6 +99,9 @@ static const char *const store_sql[S_COUNT] = {
     [S_END_CAPTURE] = "UPDATE capture SET ended = ?2 WHERE id = ?1",
     [S_INS_CSTATS] = "INSERT OR REPLACE INTO capture_stats (capture_id, t_start, t_end, "
 		     "received, dropped, ifdropped) VALUES (?,?,?,?,?,?)",
+    [S_INS_TTLANOM] = "INSERT OR IGNORE INTO ttl_anomaly (observation_id, series_id, t, "
+		      "version_id, ttl_min_s, ttl_max_s, sig_ttl_min_s, sig_ttl_max_s) "
+		      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 };
 
 struct series_state {
@@ -977,28 +981,20 @@ int store_ttl_anomaly(obs_store_t *s, int64_t handle, int64_t series_id, obs_use
 	int ret = begin(s);
 	if (ret)
 		return ret;
-	/* rare (an anomaly, not every answer): prepared per call, outside the hot statements */
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT OR IGNORE INTO ttl_anomaly (observation_id, series_id, t, "
-			       "version_id, ttl_min_s, ttl_max_s, sig_ttl_min_s, sig_ttl_max_s) "
-			       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-			       -1, &st, NULL) != SQLITE_OK)
-		return fail(s, "ttl_anomaly prepare");
+	/* prepared with the others: an anomaly a server keeps serving recurs at every poll */
+	sqlite3_stmt *st = s->st[S_INS_TTLANOM];
 	sqlite3_bind_int64(st, 1, obs_id);
 	sqlite3_bind_int64(st, 2, series_id);
 	sqlite3_bind_int64(st, 3, t);
 	sqlite3_bind_int64(st, 4, e->id);
 	sqlite3_bind_int64(st, 5, v->ttl);
 	sqlite3_bind_int64(st, 6, v->ttl_max);
-	if (v->sig_count > 0) {
+	if (v->sig_count > 0) { /* else NULL: step_done cleared the bindings last time */
 		sqlite3_bind_int64(st, 7, v->sig_ttl_min);
 		sqlite3_bind_int64(st, 8, v->sig_ttl_max);
 	}
-	ret = sqlite3_step(st) == SQLITE_DONE ? OBS_EOK : fail(s, "ttl_anomaly insert");
-	sqlite3_finalize(st);
 	s->pending++;
-	return ret;
+	return step_done(s, st, "ttl_anomaly insert");
 }
 
 int store_capture_open(obs_store_t *s, const char *source, int linktype, int snaplen, obs_usec_t t,
