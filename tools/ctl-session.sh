@@ -95,6 +95,10 @@ sess_run() {
 	local op=$1 label=$2 t0 t1 t2 rc=0 tail=${SESS_TAIL:-}
 	shift 2
 	"$TB" apply baseline "$op" 2>&1 | sed 's/^/  /'
+	# the plan names keys the baseline has just put on a provider's servers: let the collector
+	# poll them and obs-web ingest them (two poll periods and an ingest round) before the first
+	# whatif, which refuses a key never observed (one run started 0.5 s after the baseline)
+	sleep "$((2 * ${POLL:-1} + 1))"
 	"$TB" plan "$op" >"$W/plan-$op" || return 1
 	t0=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
 	web_side "$CTL" --plan "$W/plan-$op" --apply "$TB apply" --token-file "$W/token" \
