@@ -188,8 +188,10 @@ run_alg-roll() {
 	step del-alg13-sigs "A, B: stop the alg-13 signatures" wait="del-alg13-keys:TTL_DNSKEY" \
 		-- "sign_with A A.ksk8 A.zsk8" "sign_with B B.ksk8 B.zsk8"
 	if [ "$1" = keys-early ]; then
-		expect V-1 M1 "$(cache_must del-alg13-keys "$TTL_DS" "$TTL_DNSKEY")" "unbound bind kresd pinned-a pinned-b" "${STARTED[del-alg13-keys]}" "$(fadd "${SERVED[ds-alg8]}" "$TTL_DS")" del-alg13-keys \
+		expect V-1 M1 "$(cache_must del-alg13-keys "$TTL_DS" "$TTL_DNSKEY")" "unbound bind pinned-a pinned-b" "${STARTED[del-alg13-keys]}" "$(fadd "${SERVED[ds-alg8]}" "$TTL_DS")" del-alg13-keys \
 			"cached DS {alg 13} x DNSKEY RRsets with alg-8 keys only (both providers)"
+		expect V-1 M1 may "kresd" "${STARTED[del-alg13-keys]}" "$(fadd "${SERVED[ds-alg8]}" "$TTL_DS")" del-alg13-keys \
+			"same; Knot Resolver 5 replaces its cached DS with the DS of every referral it follows (each TTL_NS): when it follows one after ds-alg8 is served and before it fetches the DNSKEY RRset again, it never holds the pair (seen in 1 of 5 runs)"
 		expect V-1 M1 may "pdns" "${STARTED[del-alg13-keys]}" "$(fadd "${SERVED[ds-alg8]}" "$TTL_DS")" del-alg13-keys \
 			"same; PowerDNS Recursor 4.8 was not seen to fail here (it seems to fetch the DS again)"
 	fi
