@@ -91,6 +91,23 @@ static void harden(an_db_t *db, bool readonly)
 	}
 }
 
+/* OBS_SQL_PROFILE=1: every finished statement's wall time and text on stderr (a developer's
+ * aid for the replay benchmark; statements under 1 ms are left out). */
+static int profile_trace(unsigned type, void *ctx, void *p, void *x)
+{
+	(void)ctx;
+	if (type != SQLITE_TRACE_PROFILE)
+		return 0;
+	uint64_t ns = *(const uint64_t *)x;
+	if (ns < 1000000)
+		return 0;
+	char *sql = sqlite3_expanded_sql(p);
+	const char *text = sql ? sql : sqlite3_sql(p);
+	fprintf(stderr, "sql: %8.1f ms  %.160s\n", (double)ns / 1e6, text ? text : "?");
+	sqlite3_free(sql);
+	return 0;
+}
+
 int an_db_open(const char *path, bool readonly, obs_usec_t now, an_db_t **out, char *err,
 	       size_t errlen)
 {
@@ -125,6 +142,8 @@ int an_db_open(const char *path, bool readonly, obs_usec_t now, an_db_t **out, c
 			       "analysis", readonly, now, err, errlen)))
 		goto fail;
 	harden(db, readonly);
+	if (getenv("OBS_SQL_PROFILE"))
+		sqlite3_trace_v2(db->db, SQLITE_TRACE_PROFILE, profile_trace, NULL);
 	*out = db;
 	return OBS_EOK;
 fail:
