@@ -4,12 +4,14 @@
 #include <strings.h>
 
 #include "an_db.h"
+#include "ochunk.h"
 #include "migrate.h"
 #include "embedded.h"
 #include "obs_err.h"
 
 struct an_db {
 	sqlite3 *db;
+	int declaring; /* > 0 while the observation table declares its columns (ochunk.h) */
 };
 
 sqlite3 *an_db_sql(an_db_t *db)
@@ -53,7 +55,9 @@ int an_db_int(an_db_t *db, const char *sql, int64_t *out)
 static int ro_authorizer(void *arg, int action, const char *a1, const char *a2, const char *dbn,
 			 const char *trigger)
 {
-	(void)arg, (void)dbn, (void)trigger;
+	(void)dbn, (void)trigger;
+	if (*(const int *)arg > 0)
+		return SQLITE_OK; /* sqlite3_declare_vtab's own parse (the analyzer's code) */
 	switch (action) {
 	case SQLITE_SELECT:
 	case SQLITE_READ:
@@ -87,7 +91,7 @@ static void harden(an_db_t *db, bool readonly)
 	sqlite3_limit(db->db, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 1024);
 	if (readonly) {
 		sqlite3_limit(db->db, SQLITE_LIMIT_ATTACHED, 0);
-		sqlite3_set_authorizer(db->db, ro_authorizer, NULL);
+		sqlite3_set_authorizer(db->db, ro_authorizer, &db->declaring);
 	}
 }
 
@@ -120,6 +124,10 @@ int an_db_open(const char *path, bool readonly, obs_usec_t now, an_db_t **out, c
 		    (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
 	if (sqlite3_open_v2(path, &db->db, flags, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, db->db ? sqlite3_errmsg(db->db) : "open");
+		goto fail;
+	}
+	if (oc_register(db->db, &db->declaring) != OBS_EOK) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db->db));
 		goto fail;
 	}
 	sqlite3_busy_timeout(db->db, 5000);

@@ -6,6 +6,7 @@
 
 #include "embedded.h"
 #include "ingest.h"
+#include "ochunk.h"
 #include "keys.h"
 #include "obs_err.h"
 
@@ -170,21 +171,6 @@ static const char *const SQL_VMAP =
     "INSERT INTO version_map (collector_id, src_id, version_id) SELECT ?1, cv.id, v.id FROM "
     "c.version cv JOIN main.version v ON v.hash = cv.hash WHERE cv.id > ?2 AND cv.id <= ?3 ON "
     "CONFLICT DO NOTHING";
-/* recursive marks the polls of RD=1 series (resolvers), which observation_lame2 leaves out
- * (analysis migration 7) */
-static const char *const SQL_OBS =
-    "INSERT INTO observation (collector_id, src_id, t, series_id, attempt, transport, status, "
-    "rtt, rcode, flags, ede, outcome, version_id, ttl_s, wire_src_id, recursive) SELECT ?1, "
-    "o.id, o.t, s.id, o.attempt, o.transport, o.status, o.rtt, o.rcode, o.flags, o.ede, "
-    "o.outcome, vm.version_id, o.ttl_s, o.wire_id, CASE WHEN (s.flags & 1) != 0 THEN 1 END "
-    "FROM c.observation o JOIN main.series s ON s.collector_id = ?1 AND s.src_id = "
-    "o.series_id LEFT JOIN main.version_map vm ON vm.collector_id = ?1 AND vm.src_id = "
-    "o.version_id WHERE o.id > ?2 AND o.id <= ?3 ORDER BY o.id ON CONFLICT DO NOTHING";
-/* resolver outcomes are set once both answers of a round are in: settle late ones */
-static const char *const SQL_OUTCOME =
-    "UPDATE observation SET outcome = co.outcome FROM c.observation co WHERE "
-    "observation.collector_id = ?1 AND observation.outcome IS NULL AND observation.src_id > ?2 "
-    "AND observation.src_id <= ?3 AND co.id = observation.src_id AND co.outcome IS NOT NULL";
 static const char *const SQL_NSL =
     "INSERT INTO ns_listing (collector_id, src_id, zone, source_target_id, ns, ttl_s, "
     "first_listed, last_listed) SELECT ?1, l.id, l.zone, t.id, l.ns, l.ttl_s, l.first_listed, "
@@ -207,8 +193,8 @@ static const char *const SQL_PPAIR =
     "p.client_port, t.address, p.server_port, o.t, p.t_response, p.transport, s.qname, "
     "s.qtype, s.flags, o.status, o.rcode, o.flags, o.ede, mo.version_id, o.ttl_s FROM "
     "c.passive_packet p JOIN c.observation o ON o.id = p.observation_id JOIN c.series s ON s.id "
-    "= o.series_id JOIN c.target t ON t.id = s.target_id JOIN main.observation mo ON "
-    "mo.collector_id = ?1 AND mo.src_id = o.id WHERE p.observation_id > ?2 AND "
+    "= o.series_id JOIN c.target t ON t.id = s.target_id JOIN temp.ing_idmap mo ON mo.src_id "
+    "= o.id WHERE p.observation_id > ?2 AND "
     "p.observation_id <= ?3 ORDER BY p.observation_id ON CONFLICT DO NOTHING";
 /* the last capture ingested may have ended or gained windows since: rescan from it */
 static const char *const SQL_CAPTURE =
@@ -267,8 +253,8 @@ static const char *const SQL_TTLA =
     "INSERT INTO ttl_anomaly (observation_id, collector_id, src_id, series_id, t, version_id, "
     "ttl_min_s, ttl_max_s, sig_ttl_min_s, sig_ttl_max_s) SELECT mo.id, ?1, a.observation_id, "
     "mo.series_id, mo.t, mo.version_id, a.ttl_min_s, a.ttl_max_s, a.sig_ttl_min_s, "
-    "a.sig_ttl_max_s FROM c.ttl_anomaly a JOIN main.observation mo ON mo.collector_id = ?1 AND "
-    "mo.src_id = a.observation_id WHERE a.observation_id > ?2 AND a.observation_id <= ?3 ORDER "
+    "a.sig_ttl_max_s FROM c.ttl_anomaly a JOIN temp.ing_idmap mo ON mo.src_id = "
+    "a.observation_id WHERE a.observation_id > ?2 AND a.observation_id <= ?3 ORDER "
     "BY a.observation_id ON CONFLICT DO NOTHING";
 
 /* Copy the TTL anomalies above their high-water mark (a collector database of schema 1 or 2
@@ -410,9 +396,6 @@ static int grow_zero(void **p, size_t *n, size_t need, size_t size)
 static const char *const SQL_SER_INFO =
     "SELECT s.id, tg.kind IN ('parent', 'provider') OR (tg.kind = 'passive' AND (s.flags & 1) "
     "= 0) FROM series s JOIN target tg ON tg.id = s.target_id WHERE s.collector_id = ?";
-static const char *const SQL_NEW_OBS =
-    "SELECT series_id, id, t, status, version_id, ttl_s FROM observation WHERE id > ? ORDER BY "
-    "id";
 static const char *const SQL_OPEN_RUN =
     "SELECT id, first_seen, last_seen, count, prev_poll, version_id, ttl_max_s, first_obs_id, "
     "last_obs_id FROM run WHERE series_id = ? AND next_poll IS NULL ORDER BY first_seen DESC "
@@ -425,139 +408,168 @@ static const char *const SQL_VER_UPD =
     "min(coalesce(ttl_min_s, ?3), ?3), first_seen = min(coalesce(first_seen, ?4), ?4), "
     "last_seen = max(coalesce(last_seen, ?5), ?5) WHERE id = ?1";
 
-/* first_id: the largest observation id before this ingest's rows were copied */
-static int runs_and_ttls(struct ctx *c, int64_t first_id, int64_t *nseries)
+/* The run builder: fed every poll of this ingest in the order it was made. */
+struct runb {
+	struct ctx *c;
+	sqlite3_stmt *open_q, *del, *ins, *upd, *undo;
+	struct ser_info *ser;
+	struct ver_agg *ver;
+	size_t ser_n, ver_n;
+	int64_t nseries;
+};
+
+static void runb_free(struct runb *b)
 {
-	sqlite3_stmt *q = NULL, *open_q = NULL, *del = NULL, *ins = NULL, *upd = NULL, *undo = NULL;
-	struct ser_info *ser = NULL;
-	struct ver_agg *ver = NULL;
-	size_t ser_n = 0, ver_n = 0;
+	sqlite3_finalize(b->open_q);
+	sqlite3_finalize(b->del);
+	sqlite3_finalize(b->undo);
+	sqlite3_finalize(b->ins);
+	sqlite3_finalize(b->upd);
+	free(b->ser);
+	free(b->ver);
+	memset(b, 0, sizeof(*b));
+}
+
+/* the collector's series: which are authoritative (their versions' TTLs and sightings) */
+static int runb_open(struct ctx *c, struct runb *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->c = c;
+	sqlite3_stmt *q = NULL;
 	int ret = OBS_ESQL;
-	*nseries = 0;
 	if (sqlite3_prepare_v2(c->sql, SQL_SER_INFO, -1, &q, NULL) != SQLITE_OK)
-		goto done;
+		goto fail;
 	sqlite3_bind_int64(q, 1, c->cid);
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		int64_t sid = sqlite3_column_int64(q, 0);
-		if (sid < 0 || (ret = grow_zero((void **)&ser, &ser_n, (size_t)sid + 1,
-						sizeof(*ser))) != OBS_EOK)
-			goto done;
-		ser[sid].known = true;
-		ser[sid].auth = sqlite3_column_int(q, 1) != 0;
+		if (sid < 0 || (ret = grow_zero((void **)&b->ser, &b->ser_n, (size_t)sid + 1,
+						sizeof(*b->ser))) != OBS_EOK)
+			goto fail;
+		b->ser[sid].known = true;
+		b->ser[sid].auth = sqlite3_column_int(q, 1) != 0;
 	}
 	sqlite3_finalize(q);
 	q = NULL;
 	ret = OBS_ESQL;
-	if (sqlite3_prepare_v2(c->sql, SQL_NEW_OBS, -1, &q, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(c->sql, SQL_OPEN_RUN, -1, &open_q, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(c->sql, "DELETE FROM run WHERE id = ?", -1, &del, NULL) !=
+	if (sqlite3_prepare_v2(c->sql, SQL_OPEN_RUN, -1, &b->open_q, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->sql, "DELETE FROM run WHERE id = ?", -1, &b->del, NULL) !=
 		SQLITE_OK ||
-	    sqlite3_prepare_v2(c->sql, "DELETE FROM run WHERE series_id = ?", -1, &undo, NULL) !=
-		SQLITE_OK ||
-	    sqlite3_prepare_v2(c->sql, SQL_RUN_INS, -1, &ins, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(c->sql, SQL_VER_UPD, -1, &upd, NULL) != SQLITE_OK)
-		goto done;
-	sqlite3_bind_int64(q, 1, first_id);
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		int64_t sid = sqlite3_column_int64(q, 0);
-		if (sid < 0 || (size_t)sid >= ser_n || !ser[sid].known) {
-			snprintf(c->err, c->errlen, "observation of unknown series %lld",
-				 (long long)sid);
-			ret = OBS_ESQL;
-			goto done;
-		}
-		struct ser_info *si = &ser[sid];
-		struct run_state *r = &si->r;
-		if (!si->touched) {
-			si->touched = true;
-			(*nseries)++;
-			if ((ret = run_resume(open_q, del, sid, r)) != OBS_EOK)
-				goto done;
-		}
-		if (sqlite3_column_int(q, 3) != 0)
-			continue; /* not answered: neither extends nor closes a run */
-		int64_t oid = sqlite3_column_int64(q, 1), t = sqlite3_column_int64(q, 2);
-		bool vnull = sqlite3_column_type(q, 4) == SQLITE_NULL;
-		int64_t v = vnull ? 0 : sqlite3_column_int64(q, 4);
-		bool ttl_null = sqlite3_column_type(q, 5) == SQLITE_NULL;
-		int64_t ttl = sqlite3_column_int64(q, 5);
-		if (!vnull && si->auth) {
-			if (v < 0 || (ret = grow_zero((void **)&ver, &ver_n, (size_t)v + 1,
-						      sizeof(*ver))) != OBS_EOK)
-				goto done;
-			struct ver_agg *a = &ver[v];
-			if (!ttl_null) {
-				if (!a->ttl_seen || ttl > a->mx)
-					a->mx = ttl;
-				if (!a->ttl_seen || ttl < a->mn)
-					a->mn = ttl;
-				a->ttl_seen = true;
-			}
-			if (!a->seen || t < a->first)
-				a->first = t;
-			if (!a->seen || t > a->last)
-				a->last = t;
-			a->seen = true;
-		}
-		if (si->fallback)
-			continue;
-		if (r->open && t < r->last) { /* back in time: rebuilt after the pass */
-			si->fallback = true;
-			continue;
-		}
-		if (r->open && v == r->v) {
-			r->last = t;
-			r->lobs = oid;
-			r->count++;
-			if (!ttl_null && (!r->ttl_set || ttl > r->ttl)) {
-				r->ttl = ttl;
-				r->ttl_set = true;
-			}
-			continue;
-		}
-		if (r->open) { /* this poll closes it */
-			if ((ret = run_insert(ins, sid, r, true, t)) != OBS_EOK)
-				goto done;
-			r->prev = r->last;
-			r->have_prev = true;
-		}
-		r->open = true;
-		r->v = v;
-		r->first = r->last = t;
-		r->count = 1;
-		r->fobs = r->lobs = oid;
-		r->ttl = ttl;
-		r->ttl_set = !ttl_null;
+	    sqlite3_prepare_v2(c->sql, "DELETE FROM run WHERE series_id = ?", -1, &b->undo,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->sql, SQL_RUN_INS, -1, &b->ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->sql, SQL_VER_UPD, -1, &b->upd, NULL) != SQLITE_OK)
+		goto fail;
+	return OBS_EOK;
+fail:
+	sqlite3_finalize(q);
+	if (c->err[0] == '\0')
+		sqlfail(c, "runs");
+	runb_free(b);
+	return ret;
+}
+
+static int runb_row(struct runb *b, const oc_poll_t *p)
+{
+	int64_t sid = p->series_id;
+	int ret;
+	if (sid < 0 || (size_t)sid >= b->ser_n || !b->ser[sid].known) {
+		snprintf(b->c->err, b->c->errlen, "observation of unknown series %lld",
+			 (long long)sid);
+		return OBS_ESQL;
 	}
-	if (rc != SQLITE_DONE) {
-		ret = OBS_ESQL;
-		goto done;
+	struct ser_info *si = &b->ser[sid];
+	struct run_state *r = &si->r;
+	if (!si->touched) {
+		si->touched = true;
+		b->nseries++;
+		if ((ret = run_resume(b->open_q, b->del, sid, r)) != OBS_EOK)
+			return ret;
 	}
+	if (p->status != 0)
+		return OBS_EOK; /* not answered: neither extends nor closes a run */
+	int64_t oid = p->id, t = p->t;
+	bool vnull = !p->has_version;
+	int64_t v = vnull ? 0 : p->version_id;
+	bool ttl_null = !p->has_ttl;
+	int64_t ttl = p->ttl_s;
+	if (!vnull && si->auth) {
+		if (v < 0 || (ret = grow_zero((void **)&b->ver, &b->ver_n, (size_t)v + 1,
+					      sizeof(*b->ver))) != OBS_EOK)
+			return v < 0 ? OBS_ERANGE : ret;
+		struct ver_agg *a = &b->ver[v];
+		if (!ttl_null) {
+			if (!a->ttl_seen || ttl > a->mx)
+				a->mx = ttl;
+			if (!a->ttl_seen || ttl < a->mn)
+				a->mn = ttl;
+			a->ttl_seen = true;
+		}
+		if (!a->seen || t < a->first)
+			a->first = t;
+		if (!a->seen || t > a->last)
+			a->last = t;
+		a->seen = true;
+	}
+	if (si->fallback)
+		return OBS_EOK;
+	if (r->open && t < r->last) { /* back in time: rebuilt after the pass */
+		si->fallback = true;
+		return OBS_EOK;
+	}
+	if (r->open && v == r->v) {
+		r->last = t;
+		r->lobs = oid;
+		r->count++;
+		if (!ttl_null && (!r->ttl_set || ttl > r->ttl)) {
+			r->ttl = ttl;
+			r->ttl_set = true;
+		}
+		return OBS_EOK;
+	}
+	if (r->open) { /* this poll closes it */
+		if ((ret = run_insert(b->ins, sid, r, true, t)) != OBS_EOK)
+			return ret;
+		r->prev = r->last;
+		r->have_prev = true;
+	}
+	r->open = true;
+	r->v = v;
+	r->first = r->last = t;
+	r->count = 1;
+	r->fobs = r->lobs = oid;
+	r->ttl = ttl;
+	r->ttl_set = !ttl_null;
+	return OBS_EOK;
+}
+
+/* After the pass (the observations are readable): the open runs written, the series that went
+ * back in time rebuilt, the versions' TTLs and sightings updated. */
+static int runb_finish(struct runb *b)
+{
+	int ret, rc;
 	/* the last run of each series stays open */
-	for (size_t sid = 0; sid < ser_n; sid++) {
-		const struct ser_info *si = &ser[sid];
+	for (size_t sid = 0; sid < b->ser_n; sid++) {
+		const struct ser_info *si = &b->ser[sid];
 		if (si->touched && !si->fallback && si->r.open &&
-		    (ret = run_insert(ins, (int64_t)sid, &si->r, false, 0)) != OBS_EOK)
-			goto done;
+		    (ret = run_insert(b->ins, (int64_t)sid, &si->r, false, 0)) != OBS_EOK)
+			return ret;
 	}
-	for (size_t sid = 0; sid < ser_n; sid++) {
-		if (!ser[sid].fallback)
+	for (size_t sid = 0; sid < b->ser_n; sid++) {
+		if (!b->ser[sid].fallback)
 			continue;
-		sqlite3_bind_int64(undo, 1, (int64_t)sid);
-		rc = sqlite3_step(undo);
-		sqlite3_reset(undo);
-		if (rc != SQLITE_DONE) {
-			ret = OBS_ESQL;
-			goto done;
-		}
-		if ((ret = ing_rebuild_runs(c->db, (int64_t)sid)) != OBS_EOK)
-			goto done;
+		sqlite3_bind_int64(b->undo, 1, (int64_t)sid);
+		rc = sqlite3_step(b->undo);
+		sqlite3_reset(b->undo);
+		if (rc != SQLITE_DONE)
+			return OBS_ESQL;
+		if ((ret = ing_rebuild_runs(b->c->db, (int64_t)sid)) != OBS_EOK)
+			return ret;
 	}
-	for (size_t v = 0; v < ver_n; v++) {
-		const struct ver_agg *a = &ver[v];
+	for (size_t v = 0; v < b->ver_n; v++) {
+		const struct ver_agg *a = &b->ver[v];
 		if (!a->seen)
 			continue;
+		sqlite3_stmt *upd = b->upd;
 		sqlite3_bind_int64(upd, 1, (int64_t)v);
 		if (a->ttl_seen) {
 			sqlite3_bind_int64(upd, 2, a->mx);
@@ -570,81 +582,295 @@ static int runs_and_ttls(struct ctx *c, int64_t first_id, int64_t *nseries)
 		sqlite3_bind_int64(upd, 5, a->last);
 		rc = sqlite3_step(upd);
 		sqlite3_reset(upd);
-		if (rc != SQLITE_DONE) {
-			ret = OBS_ESQL;
-			goto done;
-		}
+		if (rc != SQLITE_DONE)
+			return OBS_ESQL;
 	}
-	ret = OBS_EOK;
-done:
-	if (ret == OBS_ESQL && c->err[0] == '\0')
-		sqlfail(c, "runs");
-	sqlite3_finalize(q);
-	sqlite3_finalize(open_q);
-	sqlite3_finalize(del);
-	sqlite3_finalize(undo);
-	sqlite3_finalize(ins);
-	sqlite3_finalize(upd);
-	free(ser);
-	free(ver);
-	return ret;
+	return OBS_EOK;
 }
 
-/* Bulk copies: the observation table's secondary indexes are dropped before a copy that more
- * than doubles the table and made again after it (one sort instead of a million random
- * B-tree inserts), from their own stored SQL so the schema stays exactly the migrations'. */
-#define BULK_MIN_ROWS    100000
-#define BULK_MAX_INDEXES 16
+/* ---- the observations ----
+ * One pass over the collector's new rows in the order they were made: each gets the next
+ * observation id, goes into its series' chunk (ochunk.h) and through the run builder. The
+ * rows that passive pairs and TTL anomalies point at are remembered in temp.ing_idmap, which
+ * their copies join. */
 
-struct saved_idx {
-	char *sql[BULK_MAX_INDEXES];
-	size_t n;
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct i64v {
+	int64_t *v;
+	size_t n, cap;
 };
 
-static void saved_idx_free(struct saved_idx *x)
+static int i64v_push(struct i64v *a, int64_t x)
 {
-	for (size_t i = 0; i < x->n; i++)
-		free(x->sql[i]);
-	x->n = 0;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 256;
+		int64_t *v = realloc(a->v, cap * sizeof(*v));
+		if (v == NULL)
+			return OBS_ENOMEM;
+		a->v = v, a->cap = cap;
+	}
+	a->v[a->n++] = x;
+	return OBS_EOK;
 }
 
-static int obs_indexes_drop(struct ctx *c, struct saved_idx *x)
+/* the rows of sql (one integer column, bound ?1 = cid, ?2 = lo, ?3 = hi) appended to a */
+static int i64v_query(struct ctx *c, struct i64v *a, const char *sql, int64_t lo, int64_t hi)
 {
 	sqlite3_stmt *st = NULL;
-	char names[BULK_MAX_INDEXES][128];
-	if (sqlite3_prepare_v2(c->sql,
-			       "SELECT name, sql FROM main.sqlite_master WHERE type = 'index' AND "
-			       "tbl_name = 'observation' AND sql IS NOT NULL ORDER BY name",
-			       -1, &st, NULL) != SQLITE_OK)
-		return sqlfail(c, "observation indexes");
-	int ret = OBS_EOK;
-	while (sqlite3_step(st) == SQLITE_ROW && x->n < BULK_MAX_INDEXES) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		x->sql[x->n] = strdup((const char *)sqlite3_column_text(st, 1));
-		if (x->sql[x->n] == NULL || strlen(name) >= sizeof(names[0])) {
-			free(x->sql[x->n]);
-			ret = x->sql[x->n] == NULL ? OBS_ENOMEM : OBS_ETOOBIG;
-			break;
-		}
-		snprintf(names[x->n], sizeof(names[0]), "%s", name);
-		x->n++;
-	}
+	if (sqlite3_prepare_v2(c->sql, sql, -1, &st, NULL) != SQLITE_OK)
+		return sqlfail(c, sql);
+	int n = sqlite3_bind_parameter_count(st);
+	if (n >= 1)
+		sqlite3_bind_int64(st, 1, c->cid);
+	if (n >= 2)
+		sqlite3_bind_int64(st, 2, lo);
+	if (n >= 3)
+		sqlite3_bind_int64(st, 3, hi);
+	int rc, ret = OBS_EOK;
+	while (ret == OBS_EOK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		ret = i64v_push(a, sqlite3_column_int64(st, 0));
 	sqlite3_finalize(st);
-	for (size_t i = 0; ret == OBS_EOK && i < x->n; i++) {
-		char sql[200];
-		snprintf(sql, sizeof(sql), "DROP INDEX main.\"%s\"", names[i]);
-		ret = an_db_exec(c->db, sql, c->err, c->errlen);
-	}
+	if (ret == OBS_EOK && rc != SQLITE_DONE)
+		ret = sqlfail(c, sql);
 	return ret;
 }
 
-static int obs_indexes_make(struct ctx *c, struct saved_idx *x)
+static bool c_has_table(struct ctx *c, const char *name)
 {
-	int ret = OBS_EOK;
-	for (size_t i = 0; ret == OBS_EOK && i < x->n; i++)
-		ret = an_db_exec(c->db, x->sql[i], c->err, c->errlen);
-	saved_idx_free(x);
+	sqlite3_stmt *st = NULL;
+	bool have = false;
+	if (sqlite3_prepare_v2(c->sql,
+			       "SELECT 1 FROM c.sqlite_master WHERE type = 'table' AND name = ?", -1,
+			       &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		have = sqlite3_step(st) == SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	return have;
+}
+
+/* Resolver outcomes are set once both answers of a round are in: the polls of the last
+ * 100,000 rows ingested without one get it now. */
+static int settle_outcomes(struct ctx *c, int64_t old, int64_t *updated)
+{
+	struct i64v ids = {0}, outs = {0};
+	sqlite3_stmt *st = NULL;
+	int ret = OBS_EOK, rc;
+	*updated = 0;
+	if (old == 0)
+		return OBS_EOK;
+	static const char *const sql =
+	    "SELECT o.id, co.outcome FROM main.observation o JOIN c.observation co ON co.id = "
+	    "o.src_id WHERE o.collector_id = ?1 AND o.src_id > ?2 AND o.src_id <= ?3 AND "
+	    "o.outcome IS NULL AND co.outcome IS NOT NULL";
+	if (sqlite3_prepare_v2(c->sql, sql, -1, &st, NULL) != SQLITE_OK)
+		return sqlfail(c, "outcomes");
+	sqlite3_bind_int64(st, 1, c->cid);
+	sqlite3_bind_int64(st, 2, old > 100000 ? old - 100000 : 0);
+	sqlite3_bind_int64(st, 3, old);
+	while (ret == OBS_EOK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((ret = i64v_push(&ids, sqlite3_column_int64(st, 0))) == OBS_EOK)
+			ret = i64v_push(&outs, sqlite3_column_int64(st, 1));
+	}
+	sqlite3_finalize(st);
+	if (ret == OBS_EOK && rc != SQLITE_DONE)
+		ret = sqlfail(c, "outcomes");
+	for (size_t i = 0; ret == OBS_EOK && i < ids.n; i++) {
+		ret = oc_set_outcome(c->sql, ids.v[i], outs.v[i]);
+		if (ret == OBS_EOK)
+			(*updated)++;
+		else if (c->err[0] == '\0')
+			snprintf(c->err, c->errlen, "outcome of observation %lld: %s",
+				 (long long)ids.v[i], ret == OBS_ESQL ? sqlite3_errmsg(c->sql)
+								      : obs_strerror(ret));
+	}
+	free(ids.v);
+	free(outs.v);
 	return ret;
+}
+
+struct smap {
+	int64_t id;
+	bool known, recursive;
+};
+
+static const char *const SQL_C_OBS =
+    "SELECT id, t, series_id, attempt, transport, status, rtt, rcode, flags, ede, outcome, "
+    "version_id, ttl_s, wire_id FROM c.observation WHERE id > ?1 AND id <= ?2 ORDER BY id";
+
+/* Copy the collector rows (old, neu]; the first gets observation id first_id + 1. */
+static int copy_observations(struct ctx *c, int64_t old, int64_t neu, int64_t first_id,
+			     struct runb *rb, int64_t *copied)
+{
+	struct smap *ser = NULL;
+	int64_t *ver = NULL;
+	size_t ser_n = 0, ver_n = 0;
+	struct i64v want = {0};
+	sqlite3_stmt *q = NULL, *map = NULL;
+	oc_writer_t *w = NULL;
+	int ret = OBS_ESQL, rc;
+	*copied = 0;
+	if (sqlite3_prepare_v2(c->sql,
+			       "SELECT src_id, id, (flags & 1) != 0 FROM series WHERE "
+			       "collector_id = ?",
+			       -1, &q, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_int64(q, 1, c->cid);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t src = sqlite3_column_int64(q, 0);
+		if (src < 0 || src > INT32_MAX) {
+			ret = OBS_ERANGE;
+			goto done;
+		}
+		if ((ret = grow_zero((void **)&ser, &ser_n, (size_t)src + 1, sizeof(*ser))))
+			goto done;
+		ser[src] = (struct smap){.id = sqlite3_column_int64(q, 1),
+					 .known = true,
+					 .recursive = sqlite3_column_int(q, 2) != 0};
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	ret = OBS_ESQL;
+	if (rc != SQLITE_DONE ||
+	    sqlite3_prepare_v2(c->sql,
+			       "SELECT src_id, version_id FROM version_map WHERE collector_id = ?",
+			       -1, &q, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_int64(q, 1, c->cid);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t src = sqlite3_column_int64(q, 0);
+		if (src < 0 || src > INT32_MAX) {
+			ret = OBS_ERANGE;
+			goto done;
+		}
+		if ((ret = grow_zero((void **)&ver, &ver_n, (size_t)src + 1, sizeof(*ver))))
+			goto done;
+		ver[src] = sqlite3_column_int64(q, 1); /* 0: unmapped */
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	ret = OBS_ESQL;
+	if (rc != SQLITE_DONE)
+		goto done;
+	/* the rows passive pairs and TTL anomalies point at */
+	if (c_has_table(c, "passive_packet") &&
+	    (ret = i64v_query(c, &want,
+			      "SELECT observation_id FROM c.passive_packet WHERE observation_id > "
+			      "?2 AND observation_id <= ?3 AND ?1 = ?1",
+			      old, neu)))
+		goto done;
+	if (c_has_table(c, "ttl_anomaly") &&
+	    (ret = i64v_query(c, &want,
+			      "SELECT observation_id FROM c.ttl_anomaly WHERE observation_id > ?2 "
+			      "AND observation_id <= ?3 AND ?1 = ?1",
+			      old, neu)))
+		goto done;
+	if (want.n > 1)
+		qsort(want.v, want.n, sizeof(*want.v), cmp_i64);
+	ret = OBS_ESQL;
+	if (sqlite3_prepare_v2(c->sql, SQL_C_OBS, -1, &q, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->sql,
+			       "INSERT OR IGNORE INTO temp.ing_idmap (src_id, id, series_id, t, "
+			       "version_id) VALUES (?, ?, ?, ?, ?)",
+			       -1, &map, NULL) != SQLITE_OK)
+		goto done;
+	if ((ret = oc_writer_new(c->sql, &w)))
+		goto done;
+	sqlite3_bind_int64(q, 1, old);
+	sqlite3_bind_int64(q, 2, neu);
+	int64_t next_id = first_id;
+	size_t wi = 0;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t src = sqlite3_column_int64(q, 0), csid = sqlite3_column_int64(q, 2);
+		if (csid < 0 || (size_t)csid >= ser_n || !ser[csid].known)
+			continue; /* a series this analyzer does not have: as the former join */
+		oc_poll_t p = {
+		    .id = ++next_id,
+		    .src_id = src,
+		    .t = sqlite3_column_int64(q, 1),
+		    .series_id = ser[csid].id,
+		    .collector_id = c->cid,
+		    .attempt = sqlite3_column_int(q, 3),
+		    .transport = sqlite3_column_int(q, 4),
+		    .status = sqlite3_column_int(q, 5),
+		    .recursive = ser[csid].recursive,
+		};
+		p.has_rtt = sqlite3_column_type(q, 6) != SQLITE_NULL;
+		p.rtt = sqlite3_column_int64(q, 6);
+		p.has_rcode = sqlite3_column_type(q, 7) != SQLITE_NULL;
+		p.rcode = sqlite3_column_int64(q, 7);
+		p.has_flags = sqlite3_column_type(q, 8) != SQLITE_NULL;
+		p.flags = sqlite3_column_int64(q, 8);
+		p.ede = (const char *)sqlite3_column_text(q, 9);
+		p.has_outcome = sqlite3_column_type(q, 10) != SQLITE_NULL;
+		p.outcome = sqlite3_column_int64(q, 10);
+		if (sqlite3_column_type(q, 11) != SQLITE_NULL) {
+			int64_t cv = sqlite3_column_int64(q, 11);
+			if (cv >= 0 && (size_t)cv < ver_n && ver[cv] != 0) {
+				p.has_version = true;
+				p.version_id = ver[cv];
+			}
+		}
+		p.has_ttl = sqlite3_column_type(q, 12) != SQLITE_NULL;
+		p.ttl_s = sqlite3_column_int64(q, 12);
+		p.has_wire = sqlite3_column_type(q, 13) != SQLITE_NULL;
+		p.wire_src_id = sqlite3_column_int64(q, 13);
+		if ((ret = oc_writer_add(w, &p)) || (ret = runb_row(rb, &p)))
+			goto done;
+		(*copied)++;
+		while (wi < want.n && want.v[wi] < src)
+			wi++;
+		if (wi < want.n && want.v[wi] == src) {
+			sqlite3_bind_int64(map, 1, src);
+			sqlite3_bind_int64(map, 2, p.id);
+			sqlite3_bind_int64(map, 3, p.series_id);
+			sqlite3_bind_int64(map, 4, p.t);
+			if (p.has_version)
+				sqlite3_bind_int64(map, 5, p.version_id);
+			else
+				sqlite3_bind_null(map, 5);
+			rc = sqlite3_step(map);
+			sqlite3_reset(map);
+			if (rc != SQLITE_DONE) {
+				ret = OBS_ESQL;
+				goto done;
+			}
+		}
+	}
+	ret = rc == SQLITE_DONE ? oc_writer_flush(w) : OBS_ESQL;
+done:
+	if (ret == OBS_ESQL && c->err[0] == '\0')
+		sqlfail(c, "observations");
+	oc_writer_free(w);
+	sqlite3_finalize(q);
+	sqlite3_finalize(map);
+	free(ser);
+	free(ver);
+	free(want.v);
+	return ret;
+}
+
+/* Passive pairs and TTL anomalies may point at rows ingested before this ingest (their
+ * high-water marks run behind): those rows' ids are read back (lo, hi] of the collector's
+ * row ids. */
+static int idmap_backfill(struct ctx *c, const char *tbl, int64_t lo, int64_t hi)
+{
+	if (lo >= hi || !c_has_table(c, tbl))
+		return OBS_EOK;
+	char sql[600];
+	snprintf(sql, sizeof(sql),
+		 "INSERT OR IGNORE INTO temp.ing_idmap (src_id, id, series_id, t, version_id) "
+		 "SELECT o.src_id, o.id, o.series_id, o.t, o.version_id FROM main.observation o "
+		 "WHERE o.collector_id = ?1 AND o.src_id > ?2 AND o.src_id <= ?3 AND o.src_id IN "
+		 "(SELECT observation_id FROM c.%s WHERE observation_id > ?2 AND "
+		 "observation_id <= ?3)",
+		 tbl);
+	return run2(c, sql, lo, hi, NULL);
 }
 
 int ing_collector(an_db_t *db, const char *path, obs_usec_t now, ing_stats_t *stats, char *err,
@@ -677,7 +903,7 @@ int ing_collector(an_db_t *db, const char *path, obs_usec_t now, ing_stats_t *st
 		return OBS_ESQL;
 	}
 	bool in_txn = false;
-	struct saved_idx idx = {.n = 0};
+	struct runb rb = {0};
 	an_db_exec(db, "PRAGMA c.cache_size=-131072; PRAGMA c.mmap_size=1073741824", NULL, 0);
 	if ((ret = an_db_exec(db, "BEGIN IMMEDIATE", err, errlen)))
 		goto done;
@@ -740,23 +966,26 @@ int ing_collector(an_db_t *db, const char *path, obs_usec_t now, ing_stats_t *st
 	}
 	int64_t vmax_before = 0, obs_before = 0;
 	if ((ret = max_id(c, "SELECT coalesce(max(id), 0) FROM version", &vmax_before)) ||
-	    (ret = max_id(c, "SELECT coalesce(max(id), 0) FROM observation", &obs_before)))
+	    (ret = max_id(c, "SELECT coalesce(max(id_last), 0) FROM obs_chunk", &obs_before)))
 		goto done;
-	int64_t dummy;
-	/* ids are dense (rows are never deleted): the largest is the table's size, without the
-	 * full index scan count(*) would cost at every live ingest */
-	bool bulk = neu[3] - old[3] >= BULK_MIN_ROWS && neu[3] - old[3] > obs_before;
-	if (bulk && (ret = obs_indexes_drop(c, &idx)))
-		goto done;
+	int64_t dummy, old_pp = 0, old_ta = 0;
 	if ((ret = run2(c, SQL_TARGET, old[0], neu[0], &stats->targets)) ||
 	    (ret = run2(c, SQL_SERIES, old[1], neu[1], &stats->series)) ||
 	    (ret = run2(c, SQL_VERSION, old[2], neu[2], &stats->versions)) ||
 	    (ret = run2(c, SQL_VMAP, old[2], neu[2], &dummy)) ||
-	    (ret = run2(c, SQL_OUTCOME, old[3] > 100000 ? old[3] - 100000 : 0, old[3],
-			&stats->outcomes_updated)) ||
-	    (ret = run2(c, SQL_OBS, old[3], neu[3], &stats->observations)) ||
-	    (bulk && (ret = obs_indexes_make(c, &idx))) || (ret = run2(c, SQL_NSL, 0, 0, &dummy)) ||
-	    (ret = run2(c, SQL_NSA, 0, 0, &dummy)))
+	    (ret = settle_outcomes(c, old[3], &stats->outcomes_updated)) ||
+	    (ret = an_db_exec(db,
+			      "DROP TABLE IF EXISTS temp.ing_idmap; CREATE TEMP TABLE ing_idmap "
+			      "(src_id INTEGER PRIMARY KEY, id INTEGER NOT NULL, series_id INTEGER "
+			      "NOT NULL, t INTEGER NOT NULL, version_id INTEGER)",
+			      err, errlen)) ||
+	    (ret = runb_open(c, &rb)) ||
+	    (ret = copy_observations(c, old[3], neu[3], obs_before, &rb, &stats->observations)) ||
+	    (ret = hwm_get(c, "passive_packet", &old_pp)) ||
+	    (ret = hwm_get(c, "ttl_anomaly", &old_ta)) ||
+	    (ret = idmap_backfill(c, "passive_packet", old_pp, old[3])) ||
+	    (ret = idmap_backfill(c, "ttl_anomaly", old_ta, old[3])) ||
+	    (ret = run2(c, SQL_NSL, 0, 0, &dummy)) || (ret = run2(c, SQL_NSA, 0, 0, &dummy)))
 		goto done;
 	for (size_t i = 0; i < 4; i++) {
 		if (neu[i] != old[i] && (ret = hwm_set(c, copies[i].tbl, neu[i])))
@@ -766,8 +995,9 @@ int ing_collector(an_db_t *db, const char *path, obs_usec_t now, ing_stats_t *st
 		goto done;
 	if ((ret = ingest_ttl_anomalies(c, &dummy)))
 		goto done;
-	if ((ret = runs_and_ttls(c, obs_before, &stats->runs_series)))
+	if ((ret = runb_finish(&rb)))
 		goto done;
+	stats->runs_series = rb.nseries;
 	if ((ret = keys_ingest_versions(db, vmax_before, &stats->keys))) {
 		sqlfail(c, "keys");
 		goto done;
@@ -794,7 +1024,8 @@ int ing_collector(an_db_t *db, const char *path, obs_usec_t now, ing_stats_t *st
 	ret = an_db_exec(db, "COMMIT", err, errlen);
 	in_txn = ret != OBS_EOK;
 done:
-	saved_idx_free(&idx);
+	runb_free(&rb);
+	an_db_exec(db, "DROP TABLE IF EXISTS temp.ing_idmap", NULL, 0);
 	if (in_txn)
 		an_db_exec(db, "ROLLBACK", NULL, 0);
 	an_db_exec(db, "DETACH c", NULL, 0);

@@ -53,8 +53,8 @@ static obs_usec_t newest(an_db_t *db, const char *name)
 	sqlite3_stmt *st = NULL;
 	obs_usec_t t = 0;
 	if (sqlite3_prepare_v2(an_db_sql(db),
-			       "SELECT o.t FROM observation o WHERE o.collector_id = (SELECT id "
-			       "FROM collector WHERE name = ?1) ORDER BY o.src_id DESC LIMIT 1",
+			       "SELECT t_max FROM obs_chunk WHERE collector_id = (SELECT id FROM "
+			       "collector WHERE name = ?1) ORDER BY src_last DESC LIMIT 1",
 			       -1, &st, NULL) != SQLITE_OK)
 		return 0;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
