@@ -483,19 +483,37 @@ enum {
 	C_RECURSIVE
 };
 
-/* plan bits (idxNum); the arguments come in this order */
+/* plan bits (idxNum): the order the rows come in */
 enum {
-	P_SERIES = 1,
-	P_COLLECTOR = 2,
-	P_ID = 4,
-	P_TEQ = 8,
-	P_TLO = 16,
-	P_THI = 32,
-	P_SRCLO = 64,
-	P_NARGS = 7,
-	P_ASC = 128,  /* rows come in (series_id, t, id) order */
-	P_DESC = 256, /* rows come in (t, id) descending order (series_id = given) */
+	P_ASC = 1,  /* (series_id, t, id) */
+	P_DESC = 2, /* (t, id) descending (series_id = given) */
 };
+
+/* The columns every row of a chunk shares, under the same names in obs_chunk: a constraint
+ * on them selects whole chunks. */
+static const char *const KEY_COL[] = {
+    [C_COLLECTOR] = "collector_id", [C_SERIES] = "series_id", [C_ATTEMPT] = "attempt",
+    [C_TRANSPORT] = "transport",    [C_STATUS] = "status",    [C_RCODE] = "rcode",
+    [C_FLAGS] = "flags",	    [C_EDE] = "ede",	      [C_VERSION] = "version_id",
+    [C_RECURSIVE] = "recursive",
+};
+
+static const char *op_sql(unsigned char op)
+{
+	switch (op) {
+	case SQLITE_INDEX_CONSTRAINT_EQ: return "=";
+	case SQLITE_INDEX_CONSTRAINT_GT: return ">";
+	case SQLITE_INDEX_CONSTRAINT_LE: return "<=";
+	case SQLITE_INDEX_CONSTRAINT_LT: return "<";
+	case SQLITE_INDEX_CONSTRAINT_GE: return ">=";
+	case SQLITE_INDEX_CONSTRAINT_NE: return "!=";
+	case SQLITE_INDEX_CONSTRAINT_IS: return "IS";
+	case SQLITE_INDEX_CONSTRAINT_ISNOT: return "IS NOT";
+	case SQLITE_INDEX_CONSTRAINT_ISNULL: return "IS NULL";
+	case SQLITE_INDEX_CONSTRAINT_ISNOTNULL: return "IS NOT NULL";
+	default: return NULL;
+	}
+}
 
 struct vtab {
 	sqlite3_vtab base;
@@ -557,53 +575,91 @@ static int vt_disconnect(sqlite3_vtab *vt)
 	return SQLITE_OK;
 }
 
+/* The plan: idxStr is "ROLES|CONDITION". CONDITION selects chunks (SQL over obs_chunk, its
+ * parameters ?1.. the arguments in order); ROLES has one letter per argument saying what the
+ * cursor does with it on each row: 'l' t lower bound, 'h' t upper bound, 'e' t equal, 'i' id
+ * equal, 'k' nothing (a chunk column, or src_id). SQLite checks every constraint again
+ * (omit = 0), so chunk selection only has to keep every row that can match. */
 static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *ix)
 {
 	(void)vt;
-	int at[P_NARGS];
-	for (int i = 0; i < P_NARGS; i++)
-		at[i] = -1;
+	char roles[64], cond[2048];
+	size_t nr = 0, nc = 0;
+	int argi = 0, series_at = -1;
+	bool series = false, id = false;
+	int tbounds = 0, keys = 0;
+	cond[0] = '\0';
 	for (int i = 0; i < ix->nConstraint; i++) {
 		const struct sqlite3_index_constraint *c = &ix->aConstraint[i];
-		if (!c->usable)
+		const char *op = op_sql(c->op);
+		if (!c->usable || op == NULL || c->iColumn < 0 || nr + 2 >= sizeof(roles) ||
+		    nc + 128 >= sizeof(cond))
 			continue;
-		int bit = -1;
-		if (c->op == SQLITE_INDEX_CONSTRAINT_EQ) {
-			bit = c->iColumn == C_SERIES	  ? 0
-			      : c->iColumn == C_COLLECTOR ? 1
-			      : c->iColumn == C_ID	  ? 2
-			      : c->iColumn == C_T	  ? 3
-							  : -1;
-		} else if (c->op == SQLITE_INDEX_CONSTRAINT_GT || c->op == SQLITE_INDEX_CONSTRAINT_GE) {
-			bit = c->iColumn == C_T ? 4 : c->iColumn == C_SRC ? 6 : -1;
-		} else if (c->op == SQLITE_INDEX_CONSTRAINT_LT || c->op == SQLITE_INDEX_CONSTRAINT_LE) {
-			bit = c->iColumn == C_T ? 5 : -1;
+		bool unary = c->op == SQLITE_INDEX_CONSTRAINT_ISNULL ||
+			     c->op == SQLITE_INDEX_CONSTRAINT_ISNOTNULL;
+		int col = c->iColumn, n;
+		char role = 'k';
+		if (col < (int)(sizeof(KEY_COL) / sizeof(KEY_COL[0])) && KEY_COL[col]) {
+			if (unary)
+				n = snprintf(cond + nc, sizeof(cond) - nc, " AND %s %s", KEY_COL[col],
+					     op);
+			else
+				n = snprintf(cond + nc, sizeof(cond) - nc, " AND %s %s ?%d",
+					     KEY_COL[col], op, argi + 1);
+			if (col == C_SERIES && c->op == SQLITE_INDEX_CONSTRAINT_EQ)
+				series = true, series_at = i;
+			keys++;
+		} else if (col == C_T && !unary && c->op != SQLITE_INDEX_CONSTRAINT_NE &&
+			   c->op != SQLITE_INDEX_CONSTRAINT_IS &&
+			   c->op != SQLITE_INDEX_CONSTRAINT_ISNOT) {
+			bool eq = c->op == SQLITE_INDEX_CONSTRAINT_EQ;
+			bool lower = c->op == SQLITE_INDEX_CONSTRAINT_GT ||
+				     c->op == SQLITE_INDEX_CONSTRAINT_GE;
+			if (eq)
+				n = snprintf(cond + nc, sizeof(cond) - nc,
+					     " AND t_min <= ?%d AND t_max >= ?%d", argi + 1,
+					     argi + 1);
+			else
+				n = snprintf(cond + nc, sizeof(cond) - nc, " AND %s %s ?%d",
+					     lower ? "t_max" : "t_min", op, argi + 1);
+			role = eq ? 'e' : lower ? 'l' : 'h';
+			tbounds++;
+		} else if (col == C_ID && c->op == SQLITE_INDEX_CONSTRAINT_EQ) {
+			n = snprintf(cond + nc, sizeof(cond) - nc,
+				     " AND id_first <= ?%d AND id_last >= ?%d", argi + 1, argi + 1);
+			role = 'i';
+			id = true;
+		} else if (col == C_SRC && (c->op == SQLITE_INDEX_CONSTRAINT_GT ||
+					    c->op == SQLITE_INDEX_CONSTRAINT_GE)) {
+			n = snprintf(cond + nc, sizeof(cond) - nc, " AND src_last %s ?%d", op,
+				     argi + 1);
+		} else {
+			continue;
 		}
-		if (bit >= 0 && at[bit] < 0)
-			at[bit] = i;
+		nc += (size_t)n;
+		if (!unary) {
+			roles[nr++] = role;
+			ix->aConstraintUsage[i].argvIndex = ++argi;
+		}
+		ix->aConstraintUsage[i].omit = 0;
 	}
-	int plan = 0, argi = 1;
-	for (int b = 0; b < P_NARGS; b++) {
-		if (at[b] < 0)
-			continue;
-		plan |= 1 << b;
-		ix->aConstraintUsage[at[b]].argvIndex = argi++;
-		ix->aConstraintUsage[at[b]].omit = 0; /* SQLite checks every row again */
-	}
-	double cost = 2e6, rows = 1e6;
-	if (plan & P_ID)
-		cost = 20, rows = 1;
-	else if (plan & P_SERIES)
-		cost = (plan & (P_TEQ | P_TLO | P_THI)) ? 50 : 200,
-		rows = (plan & (P_TEQ | P_TLO | P_THI)) ? 20 : 5000;
-	else if (plan & (P_COLLECTOR | P_SRCLO | P_TLO | P_THI | P_TEQ))
-		cost = 1e6, rows = 5e5;
-	/* orders we deliver: (t [, id]) either way with a series; (series_id [, t [, id]]) up */
+	roles[nr] = '\0';
+	double rows = 1e6;
+	if (id)
+		rows = 1;
+	else if (series)
+		rows = 5000;
+	for (int i = 0; i < tbounds && rows > 4; i++)
+		rows /= 8;
+	for (int i = 0; i < keys - (series ? 1 : 0) && rows > 4; i++)
+		rows /= 4;
+	int plan = 0;
+	/* orders we deliver: (t [, id]) either way with a series; (series_id [, t [, id]]) up.
+	 * series_id IN (...) runs one scan per value: no order across them. */
+	bool series_in = series_at >= 0 && sqlite3_vtab_in(ix, series_at, -1);
 	const struct sqlite3_index_orderby *o = ix->aOrderBy;
 	int n = ix->nOrderBy;
-	/* series_id IN (...) runs one scan per value: no order across them */
-	bool series_in = at[0] >= 0 && sqlite3_vtab_in(ix, at[0], -1);
-	if (n >= 1 && (plan & P_SERIES) && !series_in && o[0].iColumn == C_T &&
+	if (n >= 1 && series && !series_in && o[0].iColumn == C_T &&
 	    (n == 1 || (n == 2 && o[1].iColumn == C_ID && o[1].desc == o[0].desc))) {
 		plan |= o[0].desc ? P_DESC : P_ASC;
 		ix->orderByConsumed = 1;
@@ -614,9 +670,13 @@ static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *ix)
 		ix->orderByConsumed = 1;
 	}
 	ix->idxNum = plan;
-	ix->estimatedCost = cost;
+	ix->idxStr = sqlite3_mprintf("%s|%s", roles, cond);
+	if (ix->idxStr == NULL)
+		return SQLITE_NOMEM;
+	ix->needToFreeIdxStr = 1;
 	ix->estimatedRows = (sqlite3_int64)rows;
-	if (plan & P_ID)
+	ix->estimatedCost = 10 + rows * 2;
+	if (id)
 		ix->idxFlags = SQLITE_INDEX_SCAN_UNIQUE;
 	return SQLITE_OK;
 }
@@ -772,90 +832,54 @@ static int next_unit(struct cursor *c)
 static int vt_filter(sqlite3_vtab_cursor *cur, int plan, const char *idx, int argc,
 		     sqlite3_value **argv)
 {
-	(void)idx;
 	struct cursor *c = (struct cursor *)cur;
 	c->m_n = c->u_n = c->u = c->r_n = 0;
 	keys_clear(c);
 	c->eof = false;
 	c->desc = (plan & P_DESC) != 0;
 	c->has_lo = c->has_hi = c->has_id = false;
-	int64_t val[P_NARGS] = {0};
-	bool none = false; /* a value no row can match */
-	for (int b = 0, a = 0; b < P_NARGS; b++) {
-		if (!(plan & (1 << b)))
+	const char *bar = idx ? strchr(idx, '|') : NULL;
+	if (bar == NULL || (size_t)(bar - idx) != (size_t)argc)
+		return SQLITE_ERROR;
+	/* the row filters: integer bounds only (SQLite checks every row exactly after us) */
+	for (int a = 0; a < argc; a++) {
+		if (sqlite3_value_type(argv[a]) != SQLITE_INTEGER)
 			continue;
-		if (a >= argc)
-			return SQLITE_ERROR;
-		sqlite3_value *v = argv[a++];
-		bool eq = b <= 3, upper = b == 5;
-		int type = sqlite3_value_numeric_type(v);
-		if (type == SQLITE_INTEGER) {
-			val[b] = sqlite3_value_int64(v);
-		} else if (type == SQLITE_FLOAT) {
-			double d = sqlite3_value_double(v);
-			if (!(d > -9e18 && d < 9e18)) { /* NaN or beyond every integer */
-				none = eq || (upper ? d < 0 : d > 0);
-				if (!none) /* a bound every row meets: no bound */
-					plan &= ~(1 << b);
-				continue;
+		int64_t v = sqlite3_value_int64(argv[a]);
+		switch (idx[a]) {
+		case 'e':
+			if ((c->has_lo && v < c->lo) || (c->has_hi && v > c->hi)) {
+				c->eof = true;
+				return SQLITE_OK;
 			}
-			int64_t i = (int64_t)d;
-			if (eq && (double)i != d)
-				none = true;
-			/* a fractional bound, widened: SQLite checks each row exactly after us */
-			val[b] = eq ? i : upper ? i + 1 : i - 1;
-		} else if (type == SQLITE_NULL || eq) {
-			none = true; /* NULL compares to nothing; text or a blob equals no integer */
-		} else {
-			plan &= ~(1 << b); /* a text or blob bound: left to SQLite */
+			c->has_lo = c->has_hi = true, c->lo = c->hi = v;
+			break;
+		case 'l':
+			if (!c->has_lo || v > c->lo)
+				c->lo = v;
+			c->has_lo = true;
+			break;
+		case 'h':
+			if (!c->has_hi || v < c->hi)
+				c->hi = v;
+			c->has_hi = true;
+			break;
+		case 'i': c->has_id = true, c->want_id = v; break;
+		default: break;
 		}
 	}
-	if (none) {
-		c->eof = true;
-		return SQLITE_OK;
-	}
-	if (plan & P_TEQ)
-		c->has_lo = c->has_hi = true, c->lo = c->hi = val[3];
-	if (plan & P_TLO) {
-		int64_t lo = val[4];
-		if (!c->has_lo || lo > c->lo)
-			c->lo = lo;
-		c->has_lo = true;
-	}
-	if (plan & P_THI) {
-		int64_t hi = val[5];
-		if (!c->has_hi || hi < c->hi)
-			c->hi = hi;
-		c->has_hi = true;
-	}
-	if (plan & P_ID)
-		c->has_id = true, c->want_id = val[2];
-	char sql[512];
-	int len = snprintf(sql, sizeof(sql), "SELECT id, series_id, t_min, t_max FROM obs_chunk "
-					     "WHERE 1");
-	if (plan & P_SERIES)
-		len += snprintf(sql + len, sizeof(sql) - (size_t)len, " AND series_id = ?1");
-	if (plan & P_COLLECTOR)
-		len += snprintf(sql + len, sizeof(sql) - (size_t)len, " AND collector_id = ?2");
-	if (plan & P_ID)
-		len += snprintf(sql + len, sizeof(sql) - (size_t)len,
-				" AND id_first <= ?3 AND id_last >= ?3");
-	if (c->has_lo)
-		len += snprintf(sql + len, sizeof(sql) - (size_t)len, " AND t_max >= ?4");
-	if (c->has_hi)
-		len += snprintf(sql + len, sizeof(sql) - (size_t)len, " AND t_min <= ?5");
-	if (plan & P_SRCLO)
-		len += snprintf(sql + len, sizeof(sql) - (size_t)len, " AND src_last >= ?6");
-	snprintf(sql + len, sizeof(sql) - (size_t)len, " ORDER BY series_id, t_min, id");
+	char *sql = sqlite3_mprintf("SELECT id, series_id, t_min, t_max FROM obs_chunk WHERE 1%s "
+				    "ORDER BY series_id, t_min, id",
+				    bar + 1);
+	if (sql == NULL)
+		return SQLITE_NOMEM;
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+	int prc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	sqlite3_free(sql);
+	if (prc != SQLITE_OK)
 		return SQLITE_ERROR;
-	sqlite3_bind_int64(st, 1, val[0]);
-	sqlite3_bind_int64(st, 2, val[1]);
-	sqlite3_bind_int64(st, 3, val[2]);
-	sqlite3_bind_int64(st, 4, c->lo);
-	sqlite3_bind_int64(st, 5, c->hi);
-	sqlite3_bind_int64(st, 6, val[6]);
+	for (int a = 0; a < argc; a++)
+		sqlite3_bind_value(st, a + 1, argv[a]);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (c->m_n == c->m_cap) {
@@ -883,6 +907,8 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int plan, const char *idx, int ar
 	/* Units: each chunk alone; in an ordered scan, all chunks of a series whose times
 	 * overlap (a collector whose clock went back) are read together and sorted. */
 	bool ordered = (plan & (P_ASC | P_DESC)) != 0;
+	if (c->unit == NULL && (c->unit = malloc(sizeof(*c->unit))) == NULL)
+		return SQLITE_NOMEM;
 	for (size_t i = 0; i < c->m_n;) {
 		size_t j = i + 1;
 		if (ordered) {
