@@ -820,7 +820,13 @@ static int copy_observations(struct ctx *c, int64_t old, int64_t neu, int64_t fi
 		p.ttl_s = sqlite3_column_int64(q, 12);
 		p.has_wire = sqlite3_column_type(q, 13) != SQLITE_NULL;
 		p.wire_src_id = sqlite3_column_int64(q, 13);
-		if ((ret = oc_writer_add(w, &p)) || (ret = runb_row(rb, &p)))
+		if ((ret = oc_writer_add(w, &p)) == OBS_ERANGE) {
+			snprintf(c->err, c->errlen,
+				 "observation %lld: outcome %lld out of range (0 to 126)",
+				 (long long)src, (long long)p.outcome);
+			goto done;
+		}
+		if (ret || (ret = runb_row(rb, &p)))
 			goto done;
 		(*copied)++;
 		while (wi < want.n && want.v[wi] < src)

@@ -333,6 +333,8 @@ int oc_writer_add(oc_writer_t *w, const oc_poll_t *p)
 	}
 	struct open_chunk *c = &w->s[sid];
 	int ret;
+	if (p->has_outcome && (p->outcome < 0 || p->outcome >= 127))
+		return OBS_ERANGE; /* the collector writes 0 to 4 */
 	if (!c->loaded && (ret = chunk_load(w, p->series_id, c)) != OBS_EOK)
 		return ret;
 	bool append = c->open && c->h.n < OC_CHUNK_MAX && p->t >= c->h.t_max &&
@@ -373,9 +375,7 @@ int oc_writer_add(oc_writer_t *w, const oc_poll_t *p)
 	k += put_uv(b + k, p->has_ttl ? zz(p->ttl_s - c->h.ttl_last) + 1 : 0);
 	k += put_uv(b + k, p->has_rtt ? zz(p->rtt) + 1 : 0);
 	k += put_uv(b + k, p->has_wire ? zz(p->wire_src_id - c->h.wire_last) + 1 : 0);
-	k += put_uv(b + k, p->has_outcome && p->outcome >= 0 && p->outcome < 127
-			       ? (uint64_t)p->outcome + 1
-			       : 0);
+	k += put_uv(b + k, p->has_outcome ? (uint64_t)p->outcome + 1 : 0);
 	c->len += k;
 	c->h.t_max = p->t;
 	c->h.id_last = p->id;

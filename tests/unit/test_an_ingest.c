@@ -115,6 +115,60 @@ Test(an_ingest, ttl_anomalies_copied_once_beside_their_observations)
 	an_db_close(db);
 }
 
+/* A resolver's outcome settles after its row was written (both answers of the round): the
+ * next ingest sets it in the chunk, in place, and nothing else changes. */
+Test(an_ingest, late_outcome_set_in_place)
+{
+	soa_history(cpath, "v1", 0);
+	hist_t h;
+	cr_assert_eq(sqlite3_open(cpath, &h.db), SQLITE_OK);
+	h_exec(&h, "UPDATE observation SET outcome = NULL WHERE id = 4");
+	h_exec(&h, "UPDATE observation SET outcome = 1 WHERE id != 4");
+	h_close(&h);
+	an_db_t *db;
+	char err[256];
+	ing_stats_t st;
+	cr_assert_eq(an_db_open(apath, false, 0, &db, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(ing_collector(db, cpath, 0, &st, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(count(db, "SELECT count(*) FROM observation WHERE outcome IS NULL"), 1);
+	cr_assert_eq(count(db, "SELECT count(*) FROM observation WHERE src_id = 4 AND outcome IS "
+			       "NULL"),
+		     1);
+	cr_assert_eq(sqlite3_open(cpath, &h.db), SQLITE_OK);
+	h_exec(&h, "UPDATE observation SET outcome = 3 WHERE id = 4");
+	h_close(&h);
+	cr_assert_eq(ing_collector(db, cpath, 1, &st, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(st.outcomes_updated, 1);
+	cr_assert_eq(st.observations, 0);
+	cr_assert_eq(count(db, "SELECT outcome FROM observation WHERE src_id = 4"), 3);
+	cr_assert_eq(count(db, "SELECT count(*) FROM observation WHERE outcome = 1"), 5);
+	cr_assert_eq(count(db, "SELECT count(*) FROM observation"), 6);
+	an_db_close(db);
+}
+
+/* A collector row the chunks cannot hold (an outcome no collector writes) fails the ingest
+ * with its row named, and what was ingested before stays. */
+Test(an_ingest, outcome_out_of_range_refused)
+{
+	soa_history(cpath, "v1", 0);
+	an_db_t *db;
+	char err[256];
+	ing_stats_t st;
+	cr_assert_eq(an_db_open(apath, false, 0, &db, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(ing_collector(db, cpath, 0, &st, err, sizeof(err)), OBS_EOK, "%s", err);
+	hist_t h;
+	cr_assert_eq(sqlite3_open(cpath, &h.db), SQLITE_OK);
+	h_exec(&h, "INSERT INTO observation (t, series_id, attempt, transport, status, outcome) "
+		   "SELECT t + 1000000, series_id, 0, 0, 1, 200 FROM observation WHERE id = 6");
+	h_close(&h);
+	err[0] = '\0';
+	cr_assert_eq(ing_collector(db, cpath, 1, &st, err, sizeof(err)), OBS_ERANGE);
+	cr_assert_not_null(strstr(err, "observation 7: outcome 200 out of range"), "%s", err);
+	cr_assert_eq(count(db, "SELECT count(*) FROM observation"), 6);
+	cr_assert_eq(count(db, "SELECT last_id FROM hwm WHERE tbl = 'observation'"), 6);
+	an_db_close(db);
+}
+
 Test(an_ingest, unknown_schema_refused_with_names)
 {
 	hist_t h;
