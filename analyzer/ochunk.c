@@ -534,7 +534,7 @@ struct cursor {
 	size_t u_n, u; /* units and the next unit to read (counting from the end when desc) */
 	bool desc, eof;
 	bool has_lo, has_hi, has_id;
-	int64_t lo, hi, want_id;
+	int64_t lo, hi, want_id, id_lo, id_hi, src_lo, src_hi; /* inclusive */
 	struct row *rows;
 	size_t r_n, r_cap, r; /* rows of the current unit; r: the current one */
 	struct key *keys;
@@ -578,7 +578,8 @@ static int vt_disconnect(sqlite3_vtab *vt)
 /* The plan: idxStr is "ROLES|CONDITION". CONDITION selects chunks (SQL over obs_chunk, its
  * parameters ?1.. the arguments in order); ROLES has one letter per argument saying what the
  * cursor does with it on each row: 'l' t lower bound, 'h' t upper bound, 'e' t equal, 'i' id
- * equal, 'k' nothing (a chunk column, or src_id). SQLite checks every constraint again
+ * equal, 'g'/'G' id lower/upper bound, 's'/'S' src_id lower/upper bound, 'k' nothing (a chunk
+ * column). SQLite checks every constraint again
  * (omit = 0), so chunk selection only has to keep every row that can match. */
 static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *ix)
 {
@@ -629,10 +630,17 @@ static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *ix)
 				     " AND id_first <= ?%d AND id_last >= ?%d", argi + 1, argi + 1);
 			role = 'i';
 			id = true;
-		} else if (col == C_SRC && (c->op == SQLITE_INDEX_CONSTRAINT_GT ||
-					    c->op == SQLITE_INDEX_CONSTRAINT_GE)) {
-			n = snprintf(cond + nc, sizeof(cond) - nc, " AND src_last %s ?%d", op,
+		} else if ((col == C_ID || col == C_SRC) &&
+			   (c->op == SQLITE_INDEX_CONSTRAINT_GT || c->op == SQLITE_INDEX_CONSTRAINT_GE ||
+			    c->op == SQLITE_INDEX_CONSTRAINT_LT || c->op == SQLITE_INDEX_CONSTRAINT_LE)) {
+			/* both grow inside a chunk */
+			bool lower = c->op == SQLITE_INDEX_CONSTRAINT_GT ||
+				     c->op == SQLITE_INDEX_CONSTRAINT_GE;
+			const char *name = col == C_ID ? (lower ? "id_last" : "id_first")
+						       : (lower ? "src_last" : "src_first");
+			n = snprintf(cond + nc, sizeof(cond) - nc, " AND %s %s ?%d", name, op,
 				     argi + 1);
+			role = col == C_ID ? (lower ? 'g' : 'G') : (lower ? 's' : 'S');
 		} else {
 			continue;
 		}
@@ -714,7 +722,8 @@ static int vt_close(sqlite3_vtab_cursor *cur)
 static bool row_wanted(const struct cursor *c, const struct row *r)
 {
 	return (!c->has_lo || r->t >= c->lo) && (!c->has_hi || r->t <= c->hi) &&
-	       (!c->has_id || r->id == c->want_id);
+	       (!c->has_id || r->id == c->want_id) && r->id >= c->id_lo && r->id <= c->id_hi &&
+	       r->src >= c->src_lo && r->src <= c->src_hi;
 }
 
 static int row_cmp(const void *a, const void *b)
@@ -838,6 +847,8 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int plan, const char *idx, int ar
 	c->eof = false;
 	c->desc = (plan & P_DESC) != 0;
 	c->has_lo = c->has_hi = c->has_id = false;
+	c->id_lo = c->src_lo = INT64_MIN;
+	c->id_hi = c->src_hi = INT64_MAX;
 	const char *bar = idx ? strchr(idx, '|') : NULL;
 	if (bar == NULL || (size_t)(bar - idx) != (size_t)argc)
 		return SQLITE_ERROR;
@@ -865,6 +876,10 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int plan, const char *idx, int ar
 			c->has_hi = true;
 			break;
 		case 'i': c->has_id = true, c->want_id = v; break;
+		case 'g': c->id_lo = v > c->id_lo ? v : c->id_lo; break;
+		case 'G': c->id_hi = v < c->id_hi ? v : c->id_hi; break;
+		case 's': c->src_lo = v > c->src_lo ? v : c->src_lo; break;
+		case 'S': c->src_hi = v < c->src_hi ? v : c->src_hi; break;
 		default: break;
 		}
 	}

@@ -219,7 +219,7 @@ static int zone_bounds(an_db_t *db, const char *zone, obs_usec_t *first, obs_use
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(an_db_sql(db),
-			       "SELECT MIN(o.t), MAX(o.t) FROM observation o WHERE o.series_id IN "
+			       "SELECT MIN(t_min), MAX(t_max) FROM obs_chunk WHERE series_id IN "
 			       "(SELECT s.id FROM series s JOIN target t ON t.id = s.target_id "
 			       "WHERE t.zone = ?1)",
 			       -1, &st, NULL) != SQLITE_OK)
