@@ -454,8 +454,8 @@ static int runb_open(struct ctx *c, struct runb *b)
 	if (sqlite3_prepare_v2(c->sql, SQL_OPEN_RUN, -1, &b->open_q, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(c->sql, "DELETE FROM run WHERE id = ?", -1, &b->del, NULL) !=
 		SQLITE_OK ||
-	    sqlite3_prepare_v2(c->sql, "DELETE FROM run WHERE series_id = ?", -1, &b->undo,
-			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->sql, "DELETE FROM run WHERE series_id = ?", -1, &b->undo, NULL) !=
+		SQLITE_OK ||
 	    sqlite3_prepare_v2(c->sql, SQL_RUN_INS, -1, &b->ins, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(c->sql, SQL_VER_UPD, -1, &b->upd, NULL) != SQLITE_OK)
 		goto fail;
@@ -645,8 +645,8 @@ static bool c_has_table(struct ctx *c, const char *name)
 	sqlite3_stmt *st = NULL;
 	bool have = false;
 	if (sqlite3_prepare_v2(c->sql,
-			       "SELECT 1 FROM c.sqlite_master WHERE type = 'table' AND name = ?", -1,
-			       &st, NULL) == SQLITE_OK) {
+			       "SELECT 1 FROM c.sqlite_master WHERE type = 'table' AND name = ?",
+			       -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 		have = sqlite3_step(st) == SQLITE_ROW;
 	}
@@ -686,8 +686,8 @@ static int settle_outcomes(struct ctx *c, int64_t old, int64_t *updated)
 			(*updated)++;
 		else if (c->err[0] == '\0')
 			snprintf(c->err, c->errlen, "outcome of observation %lld: %s",
-				 (long long)ids.v[i], ret == OBS_ESQL ? sqlite3_errmsg(c->sql)
-								      : obs_strerror(ret));
+				 (long long)ids.v[i],
+				 ret == OBS_ESQL ? sqlite3_errmsg(c->sql) : obs_strerror(ret));
 	}
 	free(ids.v);
 	free(outs.v);

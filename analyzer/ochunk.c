@@ -80,7 +80,7 @@ struct tail {
 
 struct row {
 	int64_t t, id, src, ttl, rtt, wire, outcome;
-	uint32_t ki; /* the key of its chunk (cursor's keys[]) */
+	uint32_t ki;  /* the key of its chunk (cursor's keys[]) */
 	uint8_t null; /* NB_* */
 };
 enum { NB_TTL = 1, NB_RTT = 2, NB_WIRE = 4, NB_OUTCOME = 8 };
@@ -407,10 +407,11 @@ int oc_set_outcome(sqlite3 *db, int64_t id, int64_t outcome)
 		return OBS_ERANGE;
 	sqlite3_stmt *q = NULL, *up = NULL;
 	int ret = OBS_ESQL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT id, n, t_min, id_first, src_first, polls FROM obs_chunk WHERE "
-			       "id_first <= ?1 AND id_last >= ?1",
-			       -1, &q, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT id, n, t_min, id_first, src_first, polls FROM obs_chunk WHERE "
+		"id_first <= ?1 AND id_last >= ?1",
+		-1, &q, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "UPDATE obs_chunk SET polls = ?2 WHERE id = ?1", -1, &up,
 			       NULL) != SQLITE_OK)
 		goto done;
@@ -492,26 +493,43 @@ enum {
 /* The columns every row of a chunk shares, under the same names in obs_chunk: a constraint
  * on them selects whole chunks. */
 static const char *const KEY_COL[] = {
-    [C_COLLECTOR] = "collector_id", [C_SERIES] = "series_id", [C_ATTEMPT] = "attempt",
-    [C_TRANSPORT] = "transport",    [C_STATUS] = "status",    [C_RCODE] = "rcode",
-    [C_FLAGS] = "flags",	    [C_EDE] = "ede",	      [C_VERSION] = "version_id",
+    [C_COLLECTOR] = "collector_id",
+    [C_SERIES] = "series_id",
+    [C_ATTEMPT] = "attempt",
+    [C_TRANSPORT] = "transport",
+    [C_STATUS] = "status",
+    [C_RCODE] = "rcode",
+    [C_FLAGS] = "flags",
+    [C_EDE] = "ede",
+    [C_VERSION] = "version_id",
     [C_RECURSIVE] = "recursive",
 };
 
 static const char *op_sql(unsigned char op)
 {
 	switch (op) {
-	case SQLITE_INDEX_CONSTRAINT_EQ: return "=";
-	case SQLITE_INDEX_CONSTRAINT_GT: return ">";
-	case SQLITE_INDEX_CONSTRAINT_LE: return "<=";
-	case SQLITE_INDEX_CONSTRAINT_LT: return "<";
-	case SQLITE_INDEX_CONSTRAINT_GE: return ">=";
-	case SQLITE_INDEX_CONSTRAINT_NE: return "!=";
-	case SQLITE_INDEX_CONSTRAINT_IS: return "IS";
-	case SQLITE_INDEX_CONSTRAINT_ISNOT: return "IS NOT";
-	case SQLITE_INDEX_CONSTRAINT_ISNULL: return "IS NULL";
-	case SQLITE_INDEX_CONSTRAINT_ISNOTNULL: return "IS NOT NULL";
-	default: return NULL;
+	case SQLITE_INDEX_CONSTRAINT_EQ:
+		return "=";
+	case SQLITE_INDEX_CONSTRAINT_GT:
+		return ">";
+	case SQLITE_INDEX_CONSTRAINT_LE:
+		return "<=";
+	case SQLITE_INDEX_CONSTRAINT_LT:
+		return "<";
+	case SQLITE_INDEX_CONSTRAINT_GE:
+		return ">=";
+	case SQLITE_INDEX_CONSTRAINT_NE:
+		return "!=";
+	case SQLITE_INDEX_CONSTRAINT_IS:
+		return "IS";
+	case SQLITE_INDEX_CONSTRAINT_ISNOT:
+		return "IS NOT";
+	case SQLITE_INDEX_CONSTRAINT_ISNULL:
+		return "IS NULL";
+	case SQLITE_INDEX_CONSTRAINT_ISNOTNULL:
+		return "IS NOT NULL";
+	default:
+		return NULL;
 	}
 }
 
@@ -530,7 +548,7 @@ struct cursor {
 	sqlite3_stmt *get;
 	struct meta *m; /* the chunks to read, in (series_id, t_min, id) order */
 	size_t m_n, m_cap;
-	size_t *unit; /* unit u is m[unit[u] .. unit[u + 1]) */
+	size_t *unit;  /* unit u is m[unit[u] .. unit[u + 1]) */
 	size_t u_n, u; /* units and the next unit to read (counting from the end when desc) */
 	bool desc, eof;
 	bool has_lo, has_hi, has_id;
@@ -547,8 +565,8 @@ static const char SCHEMA[] =
     "flags INTEGER, ede TEXT, outcome INTEGER, version_id INTEGER, ttl_s INTEGER, wire_src_id "
     "INTEGER, recursive INTEGER)";
 
-static int vt_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
-		      sqlite3_vtab **out, char **err)
+static int vt_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out,
+		      char **err)
 {
 	(void)argc, (void)argv, (void)err;
 	int *declaring = aux;
@@ -602,8 +620,8 @@ static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *ix)
 		char role = 'k';
 		if (col < (int)(sizeof(KEY_COL) / sizeof(KEY_COL[0])) && KEY_COL[col]) {
 			if (unary)
-				n = snprintf(cond + nc, sizeof(cond) - nc, " AND %s %s", KEY_COL[col],
-					     op);
+				n = snprintf(cond + nc, sizeof(cond) - nc, " AND %s %s",
+					     KEY_COL[col], op);
 			else
 				n = snprintf(cond + nc, sizeof(cond) - nc, " AND %s %s ?%d",
 					     KEY_COL[col], op, argi + 1);
@@ -630,9 +648,10 @@ static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *ix)
 				     " AND id_first <= ?%d AND id_last >= ?%d", argi + 1, argi + 1);
 			role = 'i';
 			id = true;
-		} else if ((col == C_ID || col == C_SRC) &&
-			   (c->op == SQLITE_INDEX_CONSTRAINT_GT || c->op == SQLITE_INDEX_CONSTRAINT_GE ||
-			    c->op == SQLITE_INDEX_CONSTRAINT_LT || c->op == SQLITE_INDEX_CONSTRAINT_LE)) {
+		} else if ((col == C_ID || col == C_SRC) && (c->op == SQLITE_INDEX_CONSTRAINT_GT ||
+							     c->op == SQLITE_INDEX_CONSTRAINT_GE ||
+							     c->op == SQLITE_INDEX_CONSTRAINT_LT ||
+							     c->op == SQLITE_INDEX_CONSTRAINT_LE)) {
 			/* both grow inside a chunk */
 			bool lower = c->op == SQLITE_INDEX_CONSTRAINT_GT ||
 				     c->op == SQLITE_INDEX_CONSTRAINT_GE;
@@ -738,11 +757,12 @@ static int row_cmp(const void *a, const void *b)
 static int chunk_read(struct cursor *c, const struct meta *m)
 {
 	if (c->get == NULL &&
-	    sqlite3_prepare_v2(c->db,
-			       "SELECT collector_id, attempt, transport, status, rcode, flags, ede, "
-			       "version_id, recursive, n, t_min, id_first, src_first, polls FROM "
-			       "obs_chunk WHERE id = ?",
-			       -1, &c->get, NULL) != SQLITE_OK)
+	    sqlite3_prepare_v2(
+		c->db,
+		"SELECT collector_id, attempt, transport, status, rcode, flags, ede, "
+		"version_id, recursive, n, t_min, id_first, src_first, polls FROM "
+		"obs_chunk WHERE id = ?",
+		-1, &c->get, NULL) != SQLITE_OK)
 		return SQLITE_ERROR;
 	sqlite3_stmt *st = c->get;
 	sqlite3_bind_int64(st, 1, m->id);
@@ -875,12 +895,23 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int plan, const char *idx, int ar
 				c->hi = v;
 			c->has_hi = true;
 			break;
-		case 'i': c->has_id = true, c->want_id = v; break;
-		case 'g': c->id_lo = v > c->id_lo ? v : c->id_lo; break;
-		case 'G': c->id_hi = v < c->id_hi ? v : c->id_hi; break;
-		case 's': c->src_lo = v > c->src_lo ? v : c->src_lo; break;
-		case 'S': c->src_hi = v < c->src_hi ? v : c->src_hi; break;
-		default: break;
+		case 'i':
+			c->has_id = true, c->want_id = v;
+			break;
+		case 'g':
+			c->id_lo = v > c->id_lo ? v : c->id_lo;
+			break;
+		case 'G':
+			c->id_hi = v < c->id_hi ? v : c->id_hi;
+			break;
+		case 's':
+			c->src_lo = v > c->src_lo ? v : c->src_lo;
+			break;
+		case 'S':
+			c->src_hi = v < c->src_hi ? v : c->src_hi;
+			break;
+		default:
+			break;
 		}
 	}
 	char *sql = sqlite3_mprintf("SELECT id, series_id, t_min, t_max FROM obs_chunk WHERE 1%s "
@@ -971,29 +1002,63 @@ static int vt_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 	const struct row *r = &c->rows[c->r];
 	const struct key *k = &c->keys[r->ki];
 	switch (col) {
-	case C_ID: sqlite3_result_int64(ctx, r->id); break;
-	case C_COLLECTOR: sqlite3_result_int64(ctx, k->collector); break;
-	case C_SRC: sqlite3_result_int64(ctx, r->src); break;
-	case C_T: sqlite3_result_int64(ctx, r->t); break;
-	case C_SERIES: sqlite3_result_int64(ctx, k->series); break;
-	case C_ATTEMPT: sqlite3_result_int(ctx, k->attempt); break;
-	case C_TRANSPORT: sqlite3_result_int(ctx, k->transport); break;
-	case C_STATUS: sqlite3_result_int(ctx, k->status); break;
-	case C_RTT: result_opt(ctx, !(r->null & NB_RTT), r->rtt); break;
-	case C_RCODE: result_opt(ctx, k->has_rcode, k->rcode); break;
-	case C_FLAGS: result_opt(ctx, k->has_flags, k->flags); break;
+	case C_ID:
+		sqlite3_result_int64(ctx, r->id);
+		break;
+	case C_COLLECTOR:
+		sqlite3_result_int64(ctx, k->collector);
+		break;
+	case C_SRC:
+		sqlite3_result_int64(ctx, r->src);
+		break;
+	case C_T:
+		sqlite3_result_int64(ctx, r->t);
+		break;
+	case C_SERIES:
+		sqlite3_result_int64(ctx, k->series);
+		break;
+	case C_ATTEMPT:
+		sqlite3_result_int(ctx, k->attempt);
+		break;
+	case C_TRANSPORT:
+		sqlite3_result_int(ctx, k->transport);
+		break;
+	case C_STATUS:
+		sqlite3_result_int(ctx, k->status);
+		break;
+	case C_RTT:
+		result_opt(ctx, !(r->null & NB_RTT), r->rtt);
+		break;
+	case C_RCODE:
+		result_opt(ctx, k->has_rcode, k->rcode);
+		break;
+	case C_FLAGS:
+		result_opt(ctx, k->has_flags, k->flags);
+		break;
 	case C_EDE:
 		if (k->ede)
 			sqlite3_result_text(ctx, k->ede, -1, SQLITE_TRANSIENT);
 		else
 			sqlite3_result_null(ctx);
 		break;
-	case C_OUTCOME: result_opt(ctx, !(r->null & NB_OUTCOME), r->outcome); break;
-	case C_VERSION: result_opt(ctx, k->has_version, k->version); break;
-	case C_TTL: result_opt(ctx, !(r->null & NB_TTL), r->ttl); break;
-	case C_WIRE: result_opt(ctx, !(r->null & NB_WIRE), r->wire); break;
-	case C_RECURSIVE: result_opt(ctx, k->recursive, 1); break;
-	default: sqlite3_result_null(ctx); break;
+	case C_OUTCOME:
+		result_opt(ctx, !(r->null & NB_OUTCOME), r->outcome);
+		break;
+	case C_VERSION:
+		result_opt(ctx, k->has_version, k->version);
+		break;
+	case C_TTL:
+		result_opt(ctx, !(r->null & NB_TTL), r->ttl);
+		break;
+	case C_WIRE:
+		result_opt(ctx, !(r->null & NB_WIRE), r->wire);
+		break;
+	case C_RECURSIVE:
+		result_opt(ctx, k->recursive, 1);
+		break;
+	default:
+		sqlite3_result_null(ctx);
+		break;
 	}
 	return SQLITE_OK;
 }
@@ -1024,5 +1089,5 @@ static const sqlite3_module MODULE = {
 int oc_register(sqlite3 *db, int *declaring)
 {
 	return sqlite3_create_module(db, "obs_chunks", &MODULE, declaring) == SQLITE_OK ? OBS_EOK
-											 : OBS_ESQL;
+											: OBS_ESQL;
 }

@@ -33,8 +33,7 @@ int oc_register(sqlite3 *db, int *declaring);
 typedef struct oc_poll {
 	int64_t id, src_id, t, series_id, collector_id;
 	int attempt, transport, status;
-	bool has_rtt, has_rcode, has_flags, has_outcome, has_version, has_ttl, has_wire,
-	    recursive;
+	bool has_rtt, has_rcode, has_flags, has_outcome, has_version, has_ttl, has_wire, recursive;
 	int64_t rtt, rcode, flags, outcome, version_id, ttl_s, wire_src_id;
 	const char *ede; /* NULL: none */
 } oc_poll_t;

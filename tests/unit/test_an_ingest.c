@@ -479,9 +479,10 @@ Test(an_ingest, bulk_copy_into_chunks, .timeout = 120)
 	cr_assert(chunks > 0 && chunks < 120007 / 2, "%lld chunks", (long long)chunks);
 	cr_assert_lt(count(db, "SELECT sum(length(polls)) FROM obs_chunk"), 120007 * 12);
 	cr_assert_eq(count(db, "SELECT count(*) FROM observation"), 120007);
-	cr_assert_eq(count(db, "SELECT count(*) FROM observation WHERE series_id = 1 AND t >= "
-			       "2000000000 AND status = 0 AND ttl_s = 300 - (t / 1000000 - 2000) % 5 "
-			       "AND version_id = 1 + ((t / 1000000 - 2000) / 1000) % 2 AND rtt = 100"),
+	cr_assert_eq(count(db,
+			   "SELECT count(*) FROM observation WHERE series_id = 1 AND t >= "
+			   "2000000000 AND status = 0 AND ttl_s = 300 - (t / 1000000 - 2000) % 5 "
+			   "AND version_id = 1 + ((t / 1000000 - 2000) / 1000) % 2 AND rtt = 100"),
 		     120000 - 120000 / 7 - (120000 % 7 > 3));
 	rows_text(db, "PRAGMA integrity_check", got, sizeof(got));
 	cr_assert_str_eq(got, "ok\n");

@@ -49,18 +49,20 @@ static void write_polls(int64_t *id, int64_t *src, int64_t *t, size_t n, int nse
 	oc_writer_t *w;
 	cr_assert_eq(oc_writer_new(an_db_sql(db), &w), OBS_EOK);
 	sqlite3_stmt *ref;
-	cr_assert_eq(sqlite3_prepare_v2(an_db_sql(db),
-					"INSERT INTO ref VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-					"?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-					-1, &ref, NULL),
-		     SQLITE_OK);
+	cr_assert_eq(
+	    sqlite3_prepare_v2(an_db_sql(db),
+			       "INSERT INTO ref VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+			       "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+			       -1, &ref, NULL),
+	    SQLITE_OK);
 	for (size_t i = 0; i < n; i++) {
 		int64_t sid = 1 + (int64_t)rnd((uint64_t)nser);
 		if (i % 3 == 0)
 			sid = 1; /* a long series: more than OC_CHUNK_MAX polls */
 		*t += (int64_t)rnd(400000);
 		*src += 1 + (int64_t)rnd(2);
-		bool stable = (sid == 1 || sid == 3) && rnd(50) != 0; /* long runs of the same key */
+		bool stable =
+		    (sid == 1 || sid == 3) && rnd(50) != 0; /* long runs of the same key */
 		oc_poll_t p = {
 		    .id = ++*id,
 		    .src_id = *src,
@@ -96,12 +98,12 @@ static void write_polls(int64_t *id, int64_t *src, int64_t *t, size_t n, int nse
 		sqlite3_bind_int(ref, 6, p.attempt);
 		sqlite3_bind_int(ref, 7, p.transport);
 		sqlite3_bind_int(ref, 8, p.status);
-#define OPT(i, has, v)                                  \
-	do {                                            \
-		if (has)                                \
-			sqlite3_bind_int64(ref, i, v);  \
-		else                                    \
-			sqlite3_bind_null(ref, i);      \
+#define OPT(i, has, v)                                                                             \
+	do {                                                                                       \
+		if (has)                                                                           \
+			sqlite3_bind_int64(ref, i, v);                                             \
+		else                                                                               \
+			sqlite3_bind_null(ref, i);                                                 \
 	} while (0)
 		OPT(9, p.has_rtt, p.rtt);
 		OPT(10, p.has_rcode, p.rcode);
@@ -119,7 +121,8 @@ static void write_polls(int64_t *id, int64_t *src, int64_t *t, size_t n, int nse
 		cr_assert_eq(sqlite3_step(ref), SQLITE_DONE);
 		sqlite3_reset(ref);
 		if (i % 5000 == 4999)
-			cr_assert_eq(oc_writer_flush(w), OBS_EOK); /* flushes mid-way change nothing */
+			cr_assert_eq(oc_writer_flush(w),
+				     OBS_EOK); /* flushes mid-way change nothing */
 	}
 	cr_assert_eq(oc_writer_flush(w), OBS_EOK);
 	sqlite3_finalize(ref);
@@ -197,7 +200,8 @@ static void same(const char *sql)
 
 static const char *const QUERIES[] = {
     "SELECT * FROM TBL ORDER BY id",
-    "SELECT count(*), sum(t - 1700000000000000), sum(ttl_s), sum(rtt), sum(wire_src_id), sum(outcome) FROM TBL",
+    "SELECT count(*), sum(t - 1700000000000000), sum(ttl_s), sum(rtt), sum(wire_src_id), "
+    "sum(outcome) FROM TBL",
     "SELECT * FROM TBL WHERE series_id = 1 ORDER BY t, id",
     "SELECT * FROM TBL WHERE series_id = 3 ORDER BY t, id",
     "SELECT * FROM TBL WHERE series_id = 3 ORDER BY t DESC, id DESC",
@@ -216,7 +220,8 @@ static const char *const QUERIES[] = {
     "SELECT id FROM TBL WHERE id > 17500 ORDER BY id LIMIT 20",
     "SELECT id FROM TBL WHERE id >= 300 AND id < 320 ORDER BY id",
     "SELECT count(*) FROM TBL WHERE collector_id = 2 AND src_id > 20000 AND src_id <= 30000",
-    "SELECT count(*), sum(t - 1700000000000000) FROM TBL WHERE status = 0 AND version_id IS NOT NULL",
+    "SELECT count(*), sum(t - 1700000000000000) FROM TBL WHERE status = 0 AND version_id IS NOT "
+    "NULL",
     "SELECT count(*) FROM TBL WHERE status != 0 OR rcode NOT IN (0, 3) OR (flags & 1) = 0",
     "SELECT count(*) FROM TBL WHERE recursive IS NULL AND (status != 0 OR rcode NOT IN (0, 3))",
     "SELECT count(*) FROM TBL WHERE recursive = 1 AND version_id IN (2, 3)",
@@ -247,10 +252,11 @@ Test(ochunk, chunks_are_few_and_small)
 {
 	sqlite3_int64 n = 0, bytes = 0, over = 0;
 	sqlite3_stmt *st;
-	cr_assert_eq(sqlite3_prepare_v2(an_db_sql(db),
-					"SELECT count(*), sum(length(polls)), sum(n > ?) FROM obs_chunk",
-					-1, &st, NULL),
-		     SQLITE_OK);
+	cr_assert_eq(
+	    sqlite3_prepare_v2(an_db_sql(db),
+			       "SELECT count(*), sum(length(polls)), sum(n > ?) FROM obs_chunk", -1,
+			       &st, NULL),
+	    SQLITE_OK);
 	sqlite3_bind_int(st, 1, OC_CHUNK_MAX);
 	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
 	n = sqlite3_column_int64(st, 0), bytes = sqlite3_column_int64(st, 1);
@@ -279,16 +285,17 @@ Test(ochunk, damaged_blob_is_an_error)
 	exec("UPDATE obs_chunk SET polls = substr(polls, 1, length(polls) / 2) WHERE id = (SELECT "
 	     "id FROM obs_chunk ORDER BY n DESC LIMIT 1)");
 	sqlite3_stmt *st;
-	cr_assert_eq(sqlite3_prepare_v2(an_db_sql(db), "SELECT count(*) FROM observation", -1, &st,
-					NULL),
-		     SQLITE_OK);
+	cr_assert_eq(
+	    sqlite3_prepare_v2(an_db_sql(db), "SELECT count(*) FROM observation", -1, &st, NULL),
+	    SQLITE_OK);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	cr_assert_neq(rc, SQLITE_ROW);
 	exec("UPDATE obs_chunk SET polls = x'ffffffffffffffffffffff' WHERE id = (SELECT id FROM "
 	     "obs_chunk ORDER BY n LIMIT 1)");
-	cr_assert_eq(sqlite3_prepare_v2(an_db_sql(db), "SELECT count(*) FROM observation WHERE "
-						       "series_id = 1",
+	cr_assert_eq(sqlite3_prepare_v2(an_db_sql(db),
+					"SELECT count(*) FROM observation WHERE "
+					"series_id = 1",
 					-1, &st, NULL),
 		     SQLITE_OK);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
