@@ -703,59 +703,50 @@ static const char *const SQL_C_OBS =
     "SELECT id, t, series_id, attempt, transport, status, rtt, rcode, flags, ede, outcome, "
     "version_id, ttl_s, wire_id FROM c.observation WHERE id > ?1 AND id <= ?2 ORDER BY id";
 
+/* A map from the collector's row ids to this database's: sql gives (src_id, id, flag) for the
+ * collector ?1. */
+static int load_smap(struct ctx *c, const char *sql, struct smap **map, size_t *n)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(c->sql, sql, -1, &q, NULL) != SQLITE_OK)
+		return sqlfail(c, sql);
+	sqlite3_bind_int64(q, 1, c->cid);
+	int rc, ret = OBS_EOK;
+	while (ret == OBS_EOK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t src = sqlite3_column_int64(q, 0);
+		if (src < 0 || src > INT32_MAX)
+			ret = OBS_ERANGE;
+		else if ((ret = grow_zero((void **)map, n, (size_t)src + 1, sizeof(**map))) ==
+			 OBS_EOK)
+			(*map)[src] = (struct smap){.id = sqlite3_column_int64(q, 1),
+						    .known = true,
+						    .recursive = sqlite3_column_int(q, 2) != 0};
+	}
+	sqlite3_finalize(q);
+	if (ret == OBS_EOK && rc != SQLITE_DONE)
+		ret = sqlfail(c, sql);
+	return ret;
+}
+
 /* Copy the collector rows (old, neu]; the first gets observation id first_id + 1. */
 static int copy_observations(struct ctx *c, int64_t old, int64_t neu, int64_t first_id,
 			     struct runb *rb, int64_t *copied)
 {
-	struct smap *ser = NULL;
-	int64_t *ver = NULL;
+	struct smap *ser = NULL, *ver = NULL;
 	size_t ser_n = 0, ver_n = 0;
 	struct i64v want = {0};
 	sqlite3_stmt *q = NULL, *map = NULL;
 	oc_writer_t *w = NULL;
-	int ret = OBS_ESQL, rc;
+	int ret, rc;
 	*copied = 0;
-	if (sqlite3_prepare_v2(c->sql,
-			       "SELECT src_id, id, (flags & 1) != 0 FROM series WHERE "
-			       "collector_id = ?",
-			       -1, &q, NULL) != SQLITE_OK)
-		goto done;
-	sqlite3_bind_int64(q, 1, c->cid);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		int64_t src = sqlite3_column_int64(q, 0);
-		if (src < 0 || src > INT32_MAX) {
-			ret = OBS_ERANGE;
-			goto done;
-		}
-		if ((ret = grow_zero((void **)&ser, &ser_n, (size_t)src + 1, sizeof(*ser))))
-			goto done;
-		ser[src] = (struct smap){.id = sqlite3_column_int64(q, 1),
-					 .known = true,
-					 .recursive = sqlite3_column_int(q, 2) != 0};
-	}
-	sqlite3_finalize(q);
-	q = NULL;
-	ret = OBS_ESQL;
-	if (rc != SQLITE_DONE ||
-	    sqlite3_prepare_v2(c->sql,
-			       "SELECT src_id, version_id FROM version_map WHERE collector_id = ?",
-			       -1, &q, NULL) != SQLITE_OK)
-		goto done;
-	sqlite3_bind_int64(q, 1, c->cid);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		int64_t src = sqlite3_column_int64(q, 0);
-		if (src < 0 || src > INT32_MAX) {
-			ret = OBS_ERANGE;
-			goto done;
-		}
-		if ((ret = grow_zero((void **)&ver, &ver_n, (size_t)src + 1, sizeof(*ver))))
-			goto done;
-		ver[src] = sqlite3_column_int64(q, 1); /* 0: unmapped */
-	}
-	sqlite3_finalize(q);
-	q = NULL;
-	ret = OBS_ESQL;
-	if (rc != SQLITE_DONE)
+	if ((ret = load_smap(c,
+			     "SELECT src_id, id, (flags & 1) != 0 FROM series WHERE "
+			     "collector_id = ?",
+			     &ser, &ser_n)) ||
+	    (ret = load_smap(c,
+			     "SELECT src_id, version_id, 0 FROM version_map WHERE collector_id "
+			     "= ?",
+			     &ver, &ver_n)))
 		goto done;
 	/* the rows passive pairs and TTL anomalies point at */
 	if (c_has_table(c, "passive_packet") &&
@@ -811,9 +802,9 @@ static int copy_observations(struct ctx *c, int64_t old, int64_t neu, int64_t fi
 		p.outcome = sqlite3_column_int64(q, 10);
 		if (sqlite3_column_type(q, 11) != SQLITE_NULL) {
 			int64_t cv = sqlite3_column_int64(q, 11);
-			if (cv >= 0 && (size_t)cv < ver_n && ver[cv] != 0) {
+			if (cv >= 0 && (size_t)cv < ver_n && ver[cv].known) {
 				p.has_version = true;
-				p.version_id = ver[cv];
+				p.version_id = ver[cv].id;
 			}
 		}
 		p.has_ttl = sqlite3_column_type(q, 12) != SQLITE_NULL;
