@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "an_db.h"
+#include "ochunk.h"
 #include "keys.h"
 #include "obs_err.h"
 #include "timefmt.h"
@@ -60,7 +61,8 @@ typedef struct blob {
 struct gen {
 	an_db_t *db;
 	sqlite3 *sql;
-	sqlite3_stmt *ins_target, *ins_series, *ins_version, *get_version, *ins_run, *ins_obs;
+	sqlite3_stmt *ins_target, *ins_series, *ins_version, *get_version, *ins_run;
+	oc_writer_t *obs; /* the polls (analysis migration 9: chunks) */
 	int64_t src;
 	json_t *by_kind, *by_month, *pickups;
 	int64_t total, early, glitches;
@@ -255,21 +257,24 @@ static void runs(struct gen *g, int64_t sid, const struct hist *h, obs_usec_t en
 
 static void obs(struct gen *g, int64_t sid, obs_usec_t t, int outcome, int64_t vid, int ttl)
 {
-	sqlite3_stmt *st = g->ins_obs;
-	sqlite3_reset(st);
-	sqlite3_bind_int64(st, 1, ++g->src);
-	sqlite3_bind_int64(st, 2, t);
-	sqlite3_bind_int64(st, 3, sid);
-	if (outcome)
-		sqlite3_bind_int(st, 4, outcome);
-	else
-		sqlite3_bind_null(st, 4);
-	if (vid)
-		sqlite3_bind_int64(st, 5, vid);
-	else
-		sqlite3_bind_null(st, 5);
-	sqlite3_bind_int(st, 6, ttl);
-	sqlite3_step(st);
+	g->src++;
+	oc_poll_t p = {.id = g->src,
+		       .src_id = g->src,
+		       .t = t,
+		       .series_id = sid,
+		       .collector_id = 1,
+		       .has_rtt = true,
+		       .rtt = 1000,
+		       .has_rcode = true,
+		       .has_flags = true,
+		       .has_outcome = outcome != 0,
+		       .outcome = outcome,
+		       .has_version = vid != 0,
+		       .version_id = vid,
+		       .has_ttl = true,
+		       .ttl_s = ttl};
+	if (oc_writer_add(g->obs, &p) != OBS_EOK)
+		fprintf(stderr, "popgen: poll of series %lld not stored\n", (long long)sid);
 }
 
 static void count(struct gen *g, const char *kind, obs_usec_t first)
@@ -551,14 +556,14 @@ static int prepare(struct gen *g)
 	    "SELECT id FROM version WHERE hash = ?",
 	    "INSERT INTO run (series_id, version_id, first_seen, last_seen, count, prev_poll, "
 	    "next_poll, ttl_max_s, first_obs_id, last_obs_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-	    "?8, 0, 0)",
-	    "INSERT INTO observation (collector_id, src_id, t, series_id, attempt, transport, "
-	    "status, rtt, rcode, flags, outcome, version_id, ttl_s) VALUES (1, ?1, ?2, ?3, 0, 0, "
-	    "0, "
-	    "1000, 0, 0, ?4, ?5, ?6)"};
-	sqlite3_stmt **st[6] = {&g->ins_target,  &g->ins_series, &g->ins_version,
-				&g->get_version, &g->ins_run,    &g->ins_obs};
-	for (int i = 0; i < 6; i++)
+	    "?8, 0, 0)"};
+	sqlite3_stmt **st[5] = {&g->ins_target, &g->ins_series, &g->ins_version, &g->get_version,
+				&g->ins_run};
+	if (oc_writer_new(g->sql, &g->obs) != OBS_EOK) {
+		fprintf(stderr, "popgen: chunk writer: %s\n", sqlite3_errmsg(g->sql));
+		return OBS_ESQL;
+	}
+	for (int i = 0; i < 5; i++)
 		if (sqlite3_prepare_v2(g->sql, sql[i], -1, st[i], NULL) != SQLITE_OK) {
 			fprintf(stderr, "popgen: %s: %s\n", sql[i], sqlite3_errmsg(g->sql));
 			return OBS_ESQL;
@@ -713,6 +718,10 @@ int main(int argc, char **argv)
 	}
 	for (long i = 0; i < zones; i++)
 		zone_gen(&g, i, end);
+	if (oc_writer_flush(g.obs) != OBS_EOK) {
+		fprintf(stderr, "popgen: polls: %s\n", sqlite3_errmsg(g.sql));
+		goto done;
+	}
 	if (an_db_exec(g.db, "COMMIT", err, sizeof(err)) != OBS_EOK) {
 		fprintf(stderr, "popgen: %s\n", err);
 		goto done;
@@ -754,7 +763,7 @@ done:
 	sqlite3_finalize(g.ins_version);
 	sqlite3_finalize(g.get_version);
 	sqlite3_finalize(g.ins_run);
-	sqlite3_finalize(g.ins_obs);
+	oc_writer_free(g.obs);
 	json_decref(g.by_kind);
 	json_decref(g.by_month);
 	json_decref(g.pickups);
