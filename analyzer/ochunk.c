@@ -88,10 +88,11 @@ enum { NB_TTL = 1, NB_RTT = 2, NB_WIRE = 4, NB_OUTCOME = 8 };
 /* Decode a whole chunk blob. rows must hold n entries. OBS_EMALFORMED when the blob does not
  * hold n polls. */
 static int decode(const uint8_t *b, size_t len, const struct tail *h, uint32_t ki, struct row *rows,
-		  size_t n)
+		  size_t n, int64_t until, size_t *got)
 {
 	int64_t t = h->t_min, id = h->id_first, src = h->src_first, ttl = 0, wire = 0;
 	size_t off = 0;
+	*got = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t v[7];
 		for (size_t j = 0; j < 7; j++) {
@@ -102,6 +103,8 @@ static int decode(const uint8_t *b, size_t len, const struct tail *h, uint32_t k
 		}
 		struct row *r = &rows[i];
 		t += unzz(v[0]);
+		if (t > until) /* times never go back inside a chunk: the rest is later still */
+			return OBS_EOK;
 		id += (int64_t)v[1];
 		src += unzz(v[2]);
 		r->t = t, r->id = id, r->src = src, r->ki = ki, r->null = 0;
@@ -121,6 +124,7 @@ static int decode(const uint8_t *b, size_t len, const struct tail *h, uint32_t k
 		if (v[6] == 0)
 			r->null |= NB_OUTCOME;
 		r->outcome = v[6] ? (int64_t)v[6] - 1 : 0;
+		*got = i + 1;
 	}
 	return off == len ? OBS_EOK : OBS_EMALFORMED;
 }
@@ -546,6 +550,8 @@ struct cursor {
 	sqlite3_vtab_cursor base;
 	sqlite3 *db;
 	sqlite3_stmt *get;
+	sqlite3_stmt *meta; /* the chunk selection of the last plan (meta_idx), kept for the next */
+	char *meta_idx;
 	struct meta *m; /* the chunks to read, in (series_id, t_min, id) order */
 	size_t m_n, m_cap;
 	size_t *unit;  /* unit u is m[unit[u] .. unit[u + 1]) */
@@ -734,6 +740,8 @@ static int vt_close(sqlite3_vtab_cursor *cur)
 	free(c->m);
 	free(c->unit);
 	sqlite3_finalize(c->get);
+	sqlite3_finalize(c->meta);
+	free(c->meta_idx);
 	free(c);
 	return SQLITE_OK;
 }
@@ -820,12 +828,14 @@ static int chunk_read(struct cursor *c, const struct meta *m)
 	const uint8_t *b = sqlite3_column_blob(st, 13);
 	size_t len = (size_t)sqlite3_column_bytes(st, 13);
 	struct row *rows = c->rows + c->r_n;
-	if (decode(b, len, &h, (uint32_t)(c->k_n - 1), rows, (size_t)n) != OBS_EOK) {
+	size_t got = 0;
+	if (decode(b, len, &h, (uint32_t)(c->k_n - 1), rows, (size_t)n,
+		   c->has_hi ? c->hi : INT64_MAX, &got) != OBS_EOK) {
 		ret = SQLITE_CORRUPT_VTAB;
 		goto out;
 	}
 	size_t kept = 0;
-	for (size_t i = 0; i < (size_t)n; i++)
+	for (size_t i = 0; i < got; i++)
 		if (row_wanted(c, &rows[i]))
 			rows[kept++] = rows[i];
 	c->r_n += kept;
@@ -914,16 +924,25 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int plan, const char *idx, int ar
 			break;
 		}
 	}
-	char *sql = sqlite3_mprintf("SELECT id, series_id, t_min, t_max FROM obs_chunk WHERE 1%s "
-				    "ORDER BY series_id, t_min, id",
-				    bar + 1);
-	if (sql == NULL)
-		return SQLITE_NOMEM;
-	sqlite3_stmt *st = NULL;
-	int prc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
-	sqlite3_free(sql);
-	if (prc != SQLITE_OK)
-		return SQLITE_ERROR;
+	/* a join runs the same plan again and again with new values: prepared once */
+	if (c->meta == NULL || c->meta_idx == NULL || strcmp(c->meta_idx, idx) != 0) {
+		sqlite3_finalize(c->meta);
+		c->meta = NULL;
+		free(c->meta_idx);
+		c->meta_idx = strdup(idx);
+		char *sql = sqlite3_mprintf("SELECT id, series_id, t_min, t_max FROM obs_chunk WHERE "
+					    "1%s ORDER BY series_id, t_min, id",
+					    bar + 1);
+		if (sql == NULL || c->meta_idx == NULL) {
+			sqlite3_free(sql);
+			return SQLITE_NOMEM;
+		}
+		int prc = sqlite3_prepare_v2(c->db, sql, -1, &c->meta, NULL);
+		sqlite3_free(sql);
+		if (prc != SQLITE_OK)
+			return SQLITE_ERROR;
+	}
+	sqlite3_stmt *st = c->meta;
 	for (int a = 0; a < argc; a++)
 		sqlite3_bind_value(st, a + 1, argv[a]);
 	int rc;
@@ -937,7 +956,7 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int plan, const char *idx, int ar
 			if (u)
 				c->unit = u;
 			if (m == NULL || u == NULL) {
-				sqlite3_finalize(st);
+				sqlite3_reset(st);
 				return SQLITE_NOMEM;
 			}
 			c->m_cap = cap;
@@ -947,7 +966,7 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int plan, const char *idx, int ar
 					       .t_min = sqlite3_column_int64(st, 2),
 					       .t_max = sqlite3_column_int64(st, 3)};
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return rc;
 	/* Units: each chunk alone; in an ordered scan, all chunks of a series whose times
