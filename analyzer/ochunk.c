@@ -611,7 +611,7 @@ static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *ix)
 	char roles[64], cond[2048];
 	size_t nr = 0, nc = 0;
 	int argi = 0, series_at = -1;
-	bool series = false, id = false;
+	bool series = false, id = false, src_range = false;
 	int tbounds = 0, keys = 0;
 	cond[0] = '\0';
 	for (int i = 0; i < ix->nConstraint; i++) {
@@ -666,6 +666,7 @@ static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *ix)
 			n = snprintf(cond + nc, sizeof(cond) - nc, " AND %s %s ?%d", name, op,
 				     argi + 1);
 			role = col == C_ID ? (lower ? 'g' : 'G') : (lower ? 's' : 'S');
+			src_range = true;
 		} else {
 			continue;
 		}
@@ -708,7 +709,13 @@ static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *ix)
 		return SQLITE_NOMEM;
 	ix->needToFreeIdxStr = 1;
 	ix->estimatedRows = (sqlite3_int64)rows;
+	/* Without a series, an id or a src_id range every chunk is read: priced like the scan
+	 * of a table of a hundred million rows, so that the planner puts the polls inside the
+	 * loops over runs and series (as it did with the former table's index), never outside
+	 * them with a lookup per poll. */
 	ix->estimatedCost = 10 + rows * 2;
+	if (!id && !series && !src_range)
+		ix->estimatedCost = 1e8 + rows;
 	if (id)
 		ix->idxFlags = SQLITE_INDEX_SCAN_UNIQUE;
 	return SQLITE_OK;
