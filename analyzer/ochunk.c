@@ -710,12 +710,12 @@ static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *ix)
 	ix->needToFreeIdxStr = 1;
 	ix->estimatedRows = (sqlite3_int64)rows;
 	/* Without a series, an id or a src_id range every chunk is read: priced like the scan
-	 * of a table of a hundred million rows, so that the planner puts the polls inside the
+	 * of a table far larger than any other, so that the planner puts the polls inside the
 	 * loops over runs and series (as it did with the former table's index), never outside
 	 * them with a lookup per poll. */
 	ix->estimatedCost = 10 + rows * 2;
 	if (!id && !series && !src_range)
-		ix->estimatedCost = 1e8 + rows;
+		ix->estimatedCost = 1e12 + rows;
 	if (id)
 		ix->idxFlags = SQLITE_INDEX_SCAN_UNIQUE;
 	return SQLITE_OK;
