@@ -21,7 +21,9 @@
 
 #include <sqlite3.h>
 
-#define OC_CHUNK_MAX 4096
+/* A live ingest rewrites each series' open chunk to append its new polls: 512 polls (~5 KB)
+ * keep that near one database page per series, and a chunk still holds minutes to hours. */
+#define OC_CHUNK_MAX 512
 
 /* Register the module on db (before the migrations: migration 9 creates the table).
  * declaring (may be NULL; owned by the caller, alive as long as db): raised while the module

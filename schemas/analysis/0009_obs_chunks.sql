@@ -3,7 +3,7 @@
 --
 -- One row per poll made ingest copy and index every repetition of the same answer
 -- (tests/bench/analyzer-replay.sh: 1.2 million polls, 3.4 s to ingest). obs_chunk holds up to
--- 4,096 consecutive polls of one series that share their key; what varies from poll to poll
+-- 512 consecutive polls of one series that share their key; what varies from poll to poll
 -- is delta-coded in `polls` (see ochunk.c for the coding):
 --   key      collector_id, attempt, transport, status, rcode, flags, ede, version_id,
 --            recursive (1 for RD=1 series, else NULL): as the former observation columns
