@@ -291,6 +291,7 @@ int det_run(an_db_t *db, const char *zone, obs_usec_t at, const det_opts_t *opts
 {
 	struct det_ctx d = {.db = db, .zone = zone, .sv = sv, .at = at};
 	bool passive = true;
+	struct rpolls rp = {0};
 	int64_t *ev = NULL;
 	size_t en = 0, ecap = 0;
 	int ret = vers_cache_new(db, &d.vc);
@@ -389,8 +390,8 @@ int det_run(an_db_t *db, const char *zone, obs_usec_t at, const det_opts_t *opts
 		goto done;
 	if ((ret = og_run(db, zone, at, opts ? opts->baseline : 0, NULL, det_o_vantage, &d)))
 		goto done;
-	if ((ret = d.err) || (ret = det_a_vantage(&d)) || (ret = det_o_skew(&d)) ||
-	    (ret = det_o_coverage(&d)))
+	if ((ret = d.err) || (ret = det_o_polls(&d, &rp)) || (ret = det_a_vantage(&d, &rp)) ||
+	    (ret = det_o_skew(&d, &rp)) || (ret = det_o_coverage(&d)))
 		goto done;
 	ret = d.err;
 	for (size_t i = 0; i < d.mn && ret == OBS_EOK; i++) {
@@ -410,6 +411,7 @@ done:
 	free(d.m);
 	free(d.novalid);
 	free(ev);
+	det_o_polls_free(&rp);
 	vers_cache_free(d.vc);
 	nsr_free(d.nsr);
 	return ret;
