@@ -412,6 +412,7 @@ done:
 	free(d.novalid);
 	free(ev);
 	det_o_polls_free(&rp);
+	det_judge_free(&d);
 	vers_cache_free(d.vc);
 	nsr_free(d.nsr);
 	return ret;

@@ -74,6 +74,8 @@ struct det_ctx {
 	size_t mn, mcap;
 	char (*novalid)[160]; /* vantages og_run found non-validating (O-3) or broken (O-1) */
 	size_t novalid_n;
+	struct jmemo *jm; /* det_judge's memo of sigv_check per (K, X) (detect_core.c) */
+	size_t jm_n, jm_cap;
 	int err;
 };
 
@@ -129,6 +131,8 @@ extern const int det_jrank[6]; /* lower is better */
  * *max_exp (may be NULL): the latest expiration among the valid signatures. */
 enum jres det_judge(struct det_ctx *d, const vers_t *K, const vers_t *X, obs_usec_t t,
 		    const uint8_t *only_key, size_t only_len, obs_usec_t *max_exp);
+/* Free det_judge's memo (d->jm); the versions it points to stay the cache's. */
+void det_judge_free(struct det_ctx *d);
 bool det_alg_supported(uint8_t alg);
 
 enum det_chain { CH_SECURE, CH_BOGUS, CH_INSECURE };
