@@ -189,8 +189,10 @@ static const char *const SQL_UPQ =
     "collector c ON c.id = pp.collector_id WHERE pp.zone = ?1 AND (pp.qflags & 1) = 0 AND "
     "pp.t_query - " OFF " <= ?2 ORDER BY 2, pp.id";
 
-/* the resolver polls: the versions of interest are chosen once (a set of a few ids), not by
- * lower(owner) on every poll */
+/* the resolver polls: reached through the runs of the versions of interest (an answered poll
+ * returning version v lies in a run of v of its series, between its first and last sighting),
+ * so only those stretches of a resolver's polls are read, not its whole history. (2, 8) is a
+ * total order (observation ids are unique), whatever the plan. */
 static const char *const SQL_ANS =
     "SELECT pp.server, coalesce(pp.t_response, pp.t_query) - " OFF
     ", pp.version_id, v.type, v.kind, pp.ttl_s, coalesce(pp.ede, ''), pp.observation_id, 1, "
@@ -199,11 +201,12 @@ static const char *const SQL_ANS =
     "pp.ttl_s IS NOT NULL AND v.kind IN (1, 2) AND v.type IN (2, 43, 48) AND lower(v.owner) = "
     "lower(?1) AND pp.t_query - " OFF " <= ?2 UNION ALL SELECT tg.address, o.t + "
     "coalesce(o.rtt, 0) - " OFF ", o.version_id, v.type, v.kind, o.ttl_s, coalesce(o.ede, ''), "
-    "o.id, 0, tg.host FROM observation o JOIN series s ON s.id = o.series_id JOIN target tg ON "
-    "tg.id = s.target_id JOIN version v ON v.id = o.version_id JOIN collector c ON c.id = "
-    "tg.collector_id WHERE tg.kind = 'resolver' AND tg.zone = ?1 AND o.status = 0 AND o.ttl_s "
-    "IS NOT NULL AND o.version_id IN (SELECT id FROM version WHERE kind IN (1, 2) AND type IN "
-    "(2, 43, 48) AND lower(owner) = lower(?1)) AND o.t - " OFF " <= ?2 ORDER BY 2, 8";
+    "o.id, 0, tg.host FROM target tg JOIN collector c ON c.id = tg.collector_id JOIN series s "
+    "ON s.target_id = tg.id JOIN run r ON r.series_id = s.id JOIN version v ON v.id = "
+    "r.version_id JOIN observation o ON o.series_id = r.series_id AND o.t >= r.first_seen AND "
+    "o.t <= r.last_seen WHERE tg.kind = 'resolver' AND tg.zone = ?1 AND v.kind IN (1, 2) AND "
+    "v.type IN (2, 43, 48) AND lower(v.owner) = lower(?1) AND o.version_id = r.version_id AND "
+    "o.status = 0 AND o.ttl_s IS NOT NULL AND o.t - " OFF " <= ?2 ORDER BY 2, 8";
 
 /* every question asked of a service address, answered (for linking) */
 static const char *const SQL_DOWNQ =
