@@ -104,6 +104,7 @@ struct oser {
 	int flags;
 	char coll[64], host[128], address[80], qname[256], role[16];
 	uint16_t qtype;
+	bool polls; /* has a poll with an outcome (first_poll) */
 };
 
 struct octx {
@@ -155,8 +156,8 @@ done:
 
 /* The start of the healthy baseline: the first resolver poll with an outcome (any flags, no
  * `at` bound), in the reference clock; 0 when there is none. Each series' first poll is one
- * index step. */
-static int first_poll(sqlite3 *sql, const struct oser *ser, size_t n, int64_t *t0)
+ * index step; a series without one (no outcome: not a CD=0/CD=1 pair) is not read again. */
+static int first_poll(sqlite3 *sql, struct oser *ser, size_t n, int64_t *t0)
 {
 	sqlite3_stmt *st = NULL;
 	bool have = false;
@@ -167,6 +168,7 @@ static int first_poll(sqlite3 *sql, const struct oser *ser, size_t n, int64_t *t
 	for (size_t i = 0; i < n && ret == OBS_EOK; i++) {
 		sqlite3_bind_int64(st, 1, ser[i].id);
 		int rc = sqlite3_step(st);
+		ser[i].polls = rc == SQLITE_ROW;
 		if (rc == SQLITE_ROW) {
 			int64_t t = sqlite3_column_int64(st, 0) - ser[i].off;
 			if (!have || t < *t0)
@@ -317,7 +319,7 @@ int og_run(an_db_t *db, const char *zone, obs_usec_t at, obs_usec_t baseline, og
 		while (k < sn && ser[k].target == ser[i].target)
 			k++;
 		for (size_t j = i; j < k; j++) {
-			if ((ser[j].flags & 2) != 0)
+			if ((ser[j].flags & 2) != 0 || !ser[j].polls)
 				continue;
 			if (!c.glitches && strcmp(ser[j].role, "bogus") == 0)
 				continue; /* below, once the secure answers are counted */
@@ -325,7 +327,8 @@ int og_run(an_db_t *db, const char *zone, obs_usec_t at, obs_usec_t baseline, og
 				goto done;
 		}
 		for (size_t j = i; j < k && !c.glitches; j++) {
-			if ((ser[j].flags & 2) != 0 || strcmp(ser[j].role, "bogus") != 0)
+			if ((ser[j].flags & 2) != 0 || !ser[j].polls ||
+			    strcmp(ser[j].role, "bogus") != 0)
 				continue;
 			struct vstate *cur = c.vn && c.vs[c.vn - 1].target_id == ser[i].target
 						 ? &c.vs[c.vn - 1]
