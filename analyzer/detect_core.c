@@ -294,7 +294,8 @@ enum jres det_judge(struct det_ctx *d, const vers_t *K, const vers_t *X, obs_use
 			uint8_t *st = &m->state[i * m->nkey + k];
 			if (*st == JS_UNKNOWN) {
 				sigv_res_t res;
-				if (sigv_check(d->sv, X, js->it, js->len, K->owner, kit, kl, t, &res) ||
+				if (sigv_check(d->sv, X, js->it, js->len, K->owner, kit, kl, t,
+					       &res) ||
 				    !res.usable)
 					*st = JS_UNUSABLE;
 				else

@@ -143,7 +143,8 @@ static int load_series(sqlite3 *sql, const char *zone, struct oser **out, size_t
 			 (const char *)sqlite3_column_text(st, 3));
 		s->off = sqlite3_column_int64(st, 4);
 		s->id = sqlite3_column_int64(st, 5);
-		snprintf(s->qname, sizeof(s->qname), "%s", (const char *)sqlite3_column_text(st, 6));
+		snprintf(s->qname, sizeof(s->qname), "%s",
+			 (const char *)sqlite3_column_text(st, 6));
 		s->qtype = (uint16_t)sqlite3_column_int(st, 7);
 		snprintf(s->role, sizeof(s->role), "%s", (const char *)sqlite3_column_text(st, 8));
 		s->flags = sqlite3_column_int(st, 9);
