@@ -191,6 +191,8 @@ struct rpolls {
 	char **van;
 	size_t vn;
 };
+/* Fill *out (zeroed first; free it with det_o_polls_free, also after a failure). Returns
+ * OBS_EOK, OBS_ESQL or OBS_ENOMEM. */
 int det_o_polls(struct det_ctx *d, struct rpolls *out);
 void det_o_polls_free(struct rpolls *p);
 /* after og_run (they use d->novalid) and after the state detectors (O-2 reads the findings) */
