@@ -266,10 +266,32 @@ static int cmp64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Does the zone have passive pairs? Without one, fetch_run finds no fetch and no passive
+ * answer: every flag it could raise is a T-1 from the collector's own polls without a fetch,
+ * which det_o_fetch leaves to det_t_resolver. Its scan of a day of resolver polls is then
+ * skipped (the findings are the same). */
+static int has_passive(struct det_ctx *d, bool *out)
+{
+	sqlite3_stmt *st = NULL;
+	*out = true;
+	if (sqlite3_prepare_v2(an_db_sql(d->db),
+			       "SELECT EXISTS (SELECT 1 FROM passive_pair WHERE zone = ?)", -1, &st,
+			       NULL) != SQLITE_OK)
+		return OBS_ESQL;
+	sqlite3_bind_text(st, 1, d->zone, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int(st, 0) != 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? OBS_EOK : OBS_ESQL;
+}
+
 int det_run(an_db_t *db, const char *zone, obs_usec_t at, const det_opts_t *opts, sigv_t *sv,
 	    det_report_fn cb, void *arg)
 {
 	struct det_ctx d = {.db = db, .zone = zone, .sv = sv, .at = at};
+	bool passive = true;
+	struct rpolls rp = {0};
 	int64_t *ev = NULL;
 	size_t en = 0, ecap = 0;
 	int ret = vers_cache_new(db, &d.vc);
@@ -360,14 +382,16 @@ int det_run(an_db_t *db, const char *zone, obs_usec_t at, const det_opts_t *opts
 	det_a_order(&d);
 	if ((ret = det_t_resolver(&d)) || (ret = det_t_anomaly(&d)))
 		goto done;
-	if ((ret = fetch_run(db, zone, at, NULL, det_o_fetch, NULL, &d)))
+	if ((ret = has_passive(&d, &passive)))
+		goto done;
+	if (passive && (ret = fetch_run(db, zone, at, NULL, det_o_fetch, NULL, &d)))
 		goto done;
 	if ((ret = det_r_truncated(&d)))
 		goto done;
 	if ((ret = og_run(db, zone, at, opts ? opts->baseline : 0, NULL, det_o_vantage, &d)))
 		goto done;
-	if ((ret = d.err) || (ret = det_a_vantage(&d)) || (ret = det_o_skew(&d)) ||
-	    (ret = det_o_coverage(&d)))
+	if ((ret = d.err) || (ret = det_o_polls(&d, &rp)) || (ret = det_a_vantage(&d, &rp)) ||
+	    (ret = det_o_skew(&d, &rp)) || (ret = det_o_coverage(&d)))
 		goto done;
 	ret = d.err;
 	for (size_t i = 0; i < d.mn && ret == OBS_EOK; i++) {
@@ -387,6 +411,8 @@ done:
 	free(d.m);
 	free(d.novalid);
 	free(ev);
+	det_o_polls_free(&rp);
+	det_judge_free(&d);
 	vers_cache_free(d.vc);
 	nsr_free(d.nsr);
 	return ret;

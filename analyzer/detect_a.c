@@ -99,32 +99,20 @@ void det_a_strict(struct det_ctx *d, obs_usec_t t)
 /* A-5: a validating vantage that says it does not support the zone's algorithm or digest
  * (EDE 1 or 2), or answers without AD for the zone's data while the parent serves a DS set
  * (it treats the zone as insecure: RFC 6840 §5.2). Vantages og_run found non-validating (O-3)
- * or broken (O-1) are left out. */
-int det_a_vantage(struct det_ctx *d)
+ * or broken (O-1) are left out. The polls are det_o_polls' (CD=0 canary, soa, dnskey and nx
+ * series). */
+int det_a_vantage(struct det_ctx *d, const struct rpolls *p)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(
-		an_db_sql(d->db),
-		"SELECT c.name || '/' || tg.host, o.t - c.clock_offset_us, o.id, o.ede, o.outcome "
-		"FROM "
-		"observation o "
-		"JOIN series s ON s.id = o.series_id JOIN target tg ON tg.id = s.target_id JOIN "
-		"collector c ON c.id = tg.collector_id WHERE tg.kind = 'resolver' AND tg.zone = ? "
-		"AND o.t - c.clock_offset_us <= ? AND (s.flags & 2) = 0 AND s.role IN ('canary', "
-		"'soa', 'dnskey', "
-		"'nx') AND (o.outcome = 2 OR o.ede IS NOT NULL) ORDER BY tg.id, o.t",
-		-1, &st, NULL) != SQLITE_OK)
-		return OBS_ESQL;
-	sqlite3_bind_text(st, 1, d->zone, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, d->at);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *van = (const char *)sqlite3_column_text(st, 0);
-		obs_usec_t t = sqlite3_column_int64(st, 1);
-		int64_t o = sqlite3_column_int64(st, 2);
-		const char *ede = (const char *)sqlite3_column_text(st, 3);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct rpoll *r = &p->p[i];
+		if ((r->bits & (RP_A5_EDE1 | RP_A5_EDE2 | RP_A5_NOAD)) == 0)
+			continue;
+		const char *van = p->van[r->van];
+		obs_usec_t t = r->t;
+		int64_t o = r->id;
 		if (det_vantage_excluded(d, van))
 			continue;
-		bool e1 = det_ede_has(ede, 1), e2 = det_ede_has(ede, 2);
+		bool e1 = (r->bits & RP_A5_EDE1) != 0, e2 = (r->bits & RP_A5_EDE2) != 0;
 		if (e1 || e2)
 			det_emit(
 			    d, "A-5", SEV_INFO, NULL, NULL, van, t, t + 1, NULL, 0, &o, 1,
@@ -133,14 +121,13 @@ int det_a_vantage(struct det_ctx *d)
 			    e1 && e2 ? "1 and 2"
 			    : e1     ? "1"
 				     : "2");
-		else if (sqlite3_column_int(st, 4) == 2 && det_ds_served_at(d, t))
+		else if ((r->bits & RP_A5_NOAD) != 0 && det_ds_served_at(d, t))
 			det_emit(
 			    d, "A-5", SEV_INFO, NULL, NULL, van, t, t + 1, NULL, 0, &o, 1,
 			    "validating vantage answers without AD while the parent serves a DS "
 			    "set: an unsupported algorithm or digest makes the zone insecure "
 			    "for it");
 	}
-	sqlite3_finalize(st);
 	return OBS_EOK;
 }
 

@@ -174,47 +174,151 @@ void det_window(struct det_ctx *d, obs_usec_t t, const item_t *a, const item_t *
 	}
 }
 
+/* det_judge's memo: for one (K, X) of the version cache (its pointers are stable while the
+ * detectors run), each signature item of X with its group and validity serials, and per (item,
+ * key of K) what sigv_check said, asked the first time det_judge needs it. Only the time
+ * judgement is made again at every instant: inception and expiration are the serials resolved
+ * around t, as sigv_check resolves them around its tref. sigv_check itself is memoised (a
+ * SHA-256 over the triple per call); this skips the hash, the parsing and the key tags. */
+enum { JS_UNKNOWN = 0, JS_UNUSABLE, JS_BAD, JS_OK };
+
+struct jsig {
+	int g; /* group (sigv_group), -1: the item does not count */
+	uint32_t inc, exp;
+	const uint8_t *it;
+	size_t len;
+};
+
+struct jmemo {
+	const vers_t *K, *X;
+	struct jsig *sig;
+	size_t nsig, nkey, ngrp;
+	const uint8_t **key;
+	size_t *keylen;
+	uint8_t *state; /* nsig x nkey, JS_* */
+};
+
+void det_judge_free(struct det_ctx *d)
+{
+	for (size_t i = 0; i < d->jm_n; i++) {
+		free(d->jm[i].sig);
+		free(d->jm[i].key);
+		free(d->jm[i].keylen);
+		free(d->jm[i].state);
+	}
+	free(d->jm);
+	d->jm = NULL;
+	d->jm_n = d->jm_cap = 0;
+}
+
+static struct jmemo *jmemo_get(struct det_ctx *d, const vers_t *K, const vers_t *X)
+{
+	for (size_t i = 0; i < d->jm_n; i++)
+		if (d->jm[i].K == K && d->jm[i].X == X)
+			return &d->jm[i];
+	if (d->jm_n == d->jm_cap) {
+		size_t nc = d->jm_cap ? d->jm_cap * 2 : 64;
+		struct jmemo *n = realloc(d->jm, nc * sizeof(*n));
+		if (n == NULL)
+			return NULL;
+		d->jm = n;
+		d->jm_cap = nc;
+	}
+	struct jmemo *m = &d->jm[d->jm_n];
+	memset(m, 0, sizeof(*m));
+	m->K = K;
+	m->X = X;
+	m->nsig = vers_count(X->rrsig, X->rrsig_len);
+	m->nkey = vers_count(K->rdata, K->rdata_len);
+	m->sig = calloc(m->nsig ? m->nsig : 1, sizeof(*m->sig));
+	m->key = calloc(m->nkey ? m->nkey : 1, sizeof(*m->key));
+	m->keylen = calloc(m->nkey ? m->nkey : 1, sizeof(*m->keylen));
+	size_t cells = m->nsig * m->nkey;
+	m->state = calloc(cells > 0 ? cells : 1, 1);
+	if (!m->sig || !m->key || !m->keylen || !m->state) {
+		free(m->sig);
+		free(m->key);
+		free(m->keylen);
+		free(m->state);
+		return NULL;
+	}
+	sigv_groups_t grp = {0};
+	size_t pos = 0, len, i = 0;
+	const uint8_t *it;
+	while (i < m->nsig && vers_next(X->rrsig, X->rrsig_len, &pos, &it, &len, NULL)) {
+		sig_info_t si;
+		struct jsig *js = &m->sig[i++];
+		js->g = sigv_group(X, &grp, it, len, &si);
+		js->inc = si.inc_serial;
+		js->exp = si.exp_serial;
+		js->it = it;
+		js->len = len;
+	}
+	m->nsig = i;
+	m->ngrp = grp.n;
+	pos = 0;
+	i = 0;
+	while (i < m->nkey && vers_next(K->rdata, K->rdata_len, &pos, &it, &len, NULL)) {
+		m->key[i] = it;
+		m->keylen[i++] = len;
+	}
+	m->nkey = i;
+	d->jm_n++;
+	return m;
+}
+
 /* Can DNSKEY version K authenticate version X at t (any one valid RRSIG; for a negative proof,
  * every signed RRset of it)? only_key: judge only signatures by this key RDATA (NULL: any). */
 enum jres det_judge(struct det_ctx *d, const vers_t *K, const vers_t *X, obs_usec_t t,
 		    const uint8_t *only_key, size_t only_len, obs_usec_t *max_exp)
 {
-	sigv_groups_t grp = {0};
 	enum jres best[SIGV_GROUPS];
-	size_t pos = 0, len;
-	const uint8_t *it;
 	if (max_exp)
 		*max_exp = INT64_MIN;
 	for (size_t g = 0; g < SIGV_GROUPS; g++)
 		best[g] = J_NOKEY;
-	while (vers_next(X->rrsig, X->rrsig_len, &pos, &it, &len, NULL)) {
-		sig_info_t si;
-		int g = sigv_group(X, &grp, it, len, &si);
-		if (g < 0)
+	struct jmemo *m = jmemo_get(d, K, X);
+	if (m == NULL) {
+		d->err = OBS_ENOMEM;
+		return J_NOSIG;
+	}
+	for (size_t i = 0; i < m->nsig; i++) {
+		const struct jsig *js = &m->sig[i];
+		if (js->g < 0)
 			continue;
-		size_t kp = 0, kl;
-		const uint8_t *kit;
-		while (vers_next(K->rdata, K->rdata_len, &kp, &kit, &kl, NULL)) {
+		for (size_t k = 0; k < m->nkey; k++) {
+			const uint8_t *kit = m->key[k];
+			size_t kl = m->keylen[k];
 			if (only_key && (kl != only_len || memcmp(kit, only_key, kl) != 0))
 				continue;
-			sigv_res_t res;
-			if (sigv_check(d->sv, X, it, len, K->owner, kit, kl, t, &res) ||
-			    !res.usable)
+			uint8_t *st = &m->state[i * m->nkey + k];
+			if (*st == JS_UNKNOWN) {
+				sigv_res_t res;
+				if (sigv_check(d->sv, X, js->it, js->len, K->owner, kit, kl, t,
+					       &res) ||
+				    !res.usable)
+					*st = JS_UNUSABLE;
+				else
+					*st = res.crypto_ok ? JS_OK : JS_BAD;
+			}
+			if (*st == JS_UNUSABLE)
 				continue;
-			enum jres r = !res.crypto_ok                              ? J_CRYPTO
-				      : t < res.inception                         ? J_NOTYET
-				      : t > res.expiration + OBS_USEC_PER_SEC - 1 ? J_EXPIRED
-										  : J_OK;
-			if (r == J_OK && max_exp && res.expiration > *max_exp)
-				*max_exp = res.expiration;
-			if (det_jrank[r] < det_jrank[best[g]])
-				best[g] = r;
+			obs_usec_t inception = sigv_abs_time(js->inc, t);
+			obs_usec_t expiration = sigv_abs_time(js->exp, t);
+			enum jres r = *st == JS_BAD                           ? J_CRYPTO
+				      : t < inception                         ? J_NOTYET
+				      : t > expiration + OBS_USEC_PER_SEC - 1 ? J_EXPIRED
+									      : J_OK;
+			if (r == J_OK && max_exp && expiration > *max_exp)
+				*max_exp = expiration;
+			if (det_jrank[r] < det_jrank[best[js->g]])
+				best[js->g] = r;
 		}
 	}
-	if (grp.n == 0)
+	if (m->ngrp == 0)
 		return J_NOSIG;
 	enum jres worst = J_OK;
-	for (size_t g = 0; g < grp.n; g++) {
+	for (size_t g = 0; g < m->ngrp; g++) {
 		if (det_jrank[best[g]] > det_jrank[worst])
 			worst = best[g];
 	}
@@ -249,7 +353,7 @@ enum det_chain det_chain_of(struct det_ctx *d, const vers_t *D, const vers_t *K,
 		const uint8_t *kit;
 		while (vers_next(K->rdata, K->rdata_len, &kp, &kit, &kl, NULL)) {
 			key_info_t ki;
-			if (keys_parse(kit, kl, &ki) || !(ki.flags & KEY_F_ZONE) ||
+			if (keys_parse_head(kit, kl, &ki) || !(ki.flags & KEY_F_ZONE) ||
 			    (ki.flags & KEY_F_REVOKE) || !keys_ds_matches(&ds, d->zone, kit, kl))
 				continue;
 			*matched = true;

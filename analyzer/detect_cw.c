@@ -19,7 +19,7 @@ static enum det_chain cdnskey_chain(struct det_ctx *d, const vers_t *C, const ve
 	const uint8_t *it;
 	while (vers_next(C->rdata, C->rdata_len, &pos, &it, &len, NULL)) {
 		key_info_t ki;
-		if (keys_parse(it, len, &ki) || !(ki.flags & KEY_F_ZONE) ||
+		if (keys_parse_head(it, len, &ki) || !(ki.flags & KEY_F_ZONE) ||
 		    (ki.flags & KEY_F_REVOKE))
 			continue;
 		size_t kp = 0, kl;

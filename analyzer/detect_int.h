@@ -74,6 +74,8 @@ struct det_ctx {
 	size_t mn, mcap;
 	char (*novalid)[160]; /* vantages og_run found non-validating (O-3) or broken (O-1) */
 	size_t novalid_n;
+	struct jmemo *jm; /* det_judge's memo of sigv_check per (K, X) (detect_core.c) */
+	size_t jm_n, jm_cap;
 	int err;
 };
 
@@ -129,6 +131,8 @@ extern const int det_jrank[6]; /* lower is better */
  * *max_exp (may be NULL): the latest expiration among the valid signatures. */
 enum jres det_judge(struct det_ctx *d, const vers_t *K, const vers_t *X, obs_usec_t t,
 		    const uint8_t *only_key, size_t only_len, obs_usec_t *max_exp);
+/* Free det_judge's memo (d->jm); the versions it points to stay the cache's. */
+void det_judge_free(struct det_ctx *d);
 bool det_alg_supported(uint8_t alg);
 
 enum det_chain { CH_SECURE, CH_BOGUS, CH_INSECURE };
@@ -167,9 +171,33 @@ int det_t_resolver(struct det_ctx *d);
 int det_t_anomaly(struct det_ctx *d);
 int det_r_truncated(struct det_ctx *d);
 void det_a_order(struct det_ctx *d);
+/* The resolver polls A-5 and O-2 may report, read in one pass over each resolver series of the
+ * zone (det_o_polls) and ordered as the vantages (target id), then time (ties: series id, then
+ * id). van indexes rpolls.van, the vantage "collector/resolver" (owned by the rpolls). */
+#define RP_A5_EDE1 1u  /* A-5 (CD=0 canary, soa, dnskey or nx series): EDE 1 */
+#define RP_A5_EDE2 2u  /* ... EDE 2 */
+#define RP_A5_NOAD 4u  /* ... outcome 2 (insecure: no AD) */
+#define RP_O2_EDE7 8u  /* O-2 (any resolver series): EDE 7 */
+#define RP_O2_EDE8 16u /* ... EDE 8 */
+struct rpoll {
+	obs_usec_t t;
+	int64_t id;
+	size_t van, seq; /* seq: read order, for ties in t */
+	unsigned bits;
+};
+struct rpolls {
+	struct rpoll *p;
+	size_t n, cap;
+	char **van;
+	size_t vn;
+};
+/* Fill *out (zeroed first; free it with det_o_polls_free, also after a failure). Returns
+ * OBS_EOK, OBS_ESQL or OBS_ENOMEM. */
+int det_o_polls(struct det_ctx *d, struct rpolls *out);
+void det_o_polls_free(struct rpolls *p);
 /* after og_run (they use d->novalid) and after the state detectors (O-2 reads the findings) */
-int det_a_vantage(struct det_ctx *d);
-int det_o_skew(struct det_ctx *d);
+int det_a_vantage(struct det_ctx *d, const struct rpolls *p);
+int det_o_skew(struct det_ctx *d, const struct rpolls *p);
 int det_o_coverage(struct det_ctx *d);
 
 /* Is the vantage ("collector/resolver") one og_run excluded (O-1 or O-3)? */

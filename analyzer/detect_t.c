@@ -78,21 +78,22 @@ void det_t_history(struct det_ctx *d)
 	}
 }
 
-/* T-1: a resolver's answer TTL above the largest TTL any authoritative server served */
+/* T-1: a resolver's answer TTL above the largest TTL any authoritative server served. Only the
+ * runs whose largest TTL (run.ttl_max_s) is above it can hold such an answer (a version is set
+ * on answered polls only, each in a run of its version): their polls are read, not the day. */
 int det_t_resolver(struct det_ctx *d)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(
 		an_db_sql(d->db),
 		"SELECT c.name || '/' || tg.host, min(o.t) - c.clock_offset_us, max(o.t) - "
-		"c.clock_offset_us, min(o.id), "
-		"max(o.ttl_s - v.ttl_max_s), count(*) FROM observation o JOIN series "
-		"s ON s.id = o.series_id JOIN target tg ON tg.id = s.target_id JOIN "
-		"collector c ON c.id = tg.collector_id JOIN version v ON v.id = "
-		"o.version_id WHERE tg.kind = 'resolver' AND tg.zone = ? AND o.t - "
-		"c.clock_offset_us <= ? "
-		"AND v.ttl_max_s IS NOT NULL AND o.ttl_s > v.ttl_max_s + 1 GROUP BY "
-		"tg.id",
+		"c.clock_offset_us, min(o.id), max(o.ttl_s - v.ttl_max_s), count(*) FROM target tg "
+		"JOIN collector c ON c.id = tg.collector_id JOIN series s ON s.target_id = tg.id "
+		"JOIN run r ON r.series_id = s.id JOIN version v ON v.id = r.version_id JOIN "
+		"observation o ON o.series_id = r.series_id AND o.t >= r.first_seen AND o.t <= "
+		"r.last_seen WHERE tg.kind = 'resolver' AND tg.zone = ? AND v.ttl_max_s IS NOT "
+		"NULL AND r.ttl_max_s > v.ttl_max_s + 1 AND o.version_id = r.version_id AND o.t - "
+		"c.clock_offset_us <= ? AND o.ttl_s > v.ttl_max_s + 1 GROUP BY tg.id",
 		-1, &st, NULL) != SQLITE_OK)
 		return OBS_ESQL;
 	sqlite3_bind_text(st, 1, d->zone, -1, SQLITE_STATIC);

@@ -189,8 +189,11 @@ static const char *const SQL_UPQ =
     "collector c ON c.id = pp.collector_id WHERE pp.zone = ?1 AND (pp.qflags & 1) = 0 AND "
     "pp.t_query - " OFF " <= ?2 ORDER BY 2, pp.id";
 
-/* the resolver polls: the versions of interest are chosen once (a set of a few ids), not by
- * lower(owner) on every poll */
+/* the resolver polls: reached through the runs of the versions of interest (an answered poll
+ * returning version v lies in a run of v of its series, between its first and last sighting),
+ * so only those stretches of a resolver's polls are read, not its whole history. The rows are
+ * put in (time, observation id) order by load_answers (a total order: ids are unique): SQLite's
+ * sorter over these wide rows took most of the statement's time. */
 static const char *const SQL_ANS =
     "SELECT pp.server, coalesce(pp.t_response, pp.t_query) - " OFF
     ", pp.version_id, v.type, v.kind, pp.ttl_s, coalesce(pp.ede, ''), pp.observation_id, 1, "
@@ -199,11 +202,12 @@ static const char *const SQL_ANS =
     "pp.ttl_s IS NOT NULL AND v.kind IN (1, 2) AND v.type IN (2, 43, 48) AND lower(v.owner) = "
     "lower(?1) AND pp.t_query - " OFF " <= ?2 UNION ALL SELECT tg.address, o.t + "
     "coalesce(o.rtt, 0) - " OFF ", o.version_id, v.type, v.kind, o.ttl_s, coalesce(o.ede, ''), "
-    "o.id, 0, tg.host FROM observation o JOIN series s ON s.id = o.series_id JOIN target tg ON "
-    "tg.id = s.target_id JOIN version v ON v.id = o.version_id JOIN collector c ON c.id = "
-    "tg.collector_id WHERE tg.kind = 'resolver' AND tg.zone = ?1 AND o.status = 0 AND o.ttl_s "
-    "IS NOT NULL AND o.version_id IN (SELECT id FROM version WHERE kind IN (1, 2) AND type IN "
-    "(2, 43, 48) AND lower(owner) = lower(?1)) AND o.t - " OFF " <= ?2 ORDER BY 2, 8";
+    "o.id, 0, tg.host FROM target tg JOIN collector c ON c.id = tg.collector_id JOIN series s "
+    "ON s.target_id = tg.id JOIN run r ON r.series_id = s.id JOIN version v ON v.id = "
+    "r.version_id JOIN observation o ON o.series_id = r.series_id AND o.t >= r.first_seen AND "
+    "o.t <= r.last_seen WHERE tg.kind = 'resolver' AND tg.zone = ?1 AND v.kind IN (1, 2) AND "
+    "v.type IN (2, 43, 48) AND lower(v.owner) = lower(?1) AND o.version_id = r.version_id AND "
+    "o.status = 0 AND o.ttl_s IS NOT NULL AND o.t - " OFF " <= ?2";
 
 /* every question asked of a service address, answered (for linking) */
 static const char *const SQL_DOWNQ =
@@ -287,21 +291,70 @@ static int load_fetches(struct fctx *c)
 	return ret;
 }
 
+/* an answer as read, before the addresses become nodes: who indexes the distinct (address,
+ * configured name) pairs of the statement */
+struct rawans {
+	struct ans a;
+	size_t who;
+};
+
+struct who {
+	char *addr, *host;
+};
+
+static int cmp_rawans(const void *x, const void *y)
+{
+	const struct rawans *a = x, *b = y;
+	if (a->a.t != b->a.t)
+		return a->a.t < b->a.t ? -1 : 1;
+	return a->a.obs < b->a.obs ? -1 : a->a.obs > b->a.obs;
+}
+
+static int who_of(struct who **w, size_t *wn, size_t *last, const char *addr, const char *host,
+		  size_t *out)
+{
+	if (*last < *wn && strcmp((*w)[*last].addr, addr) == 0 &&
+	    strcmp((*w)[*last].host, host) == 0) {
+		*out = *last;
+		return OBS_EOK;
+	}
+	for (size_t i = 0; i < *wn; i++) {
+		if (strcmp((*w)[i].addr, addr) == 0 && strcmp((*w)[i].host, host) == 0) {
+			*out = *last = i;
+			return OBS_EOK;
+		}
+	}
+	struct who *n = realloc(*w, (*wn + 1) * sizeof(*n));
+	if (n == NULL)
+		return OBS_ENOMEM;
+	*w = n;
+	n[*wn].addr = strdup(addr);
+	n[*wn].host = strdup(host);
+	if (n[*wn].addr == NULL || n[*wn].host == NULL) {
+		free(n[*wn].addr);
+		free(n[*wn].host);
+		return OBS_ENOMEM;
+	}
+	*out = *last = (*wn)++;
+	return OBS_EOK;
+}
+
+/* The answers in (time, observation id) order; each address becomes a service node in that
+ * order, named by the first answer that carries a configured name (as when SQLite sorted). */
 static int load_answers(struct fctx *c)
 {
 	sqlite3_stmt *st = NULL;
-	int ret = prep(c, SQL_ANS, &st), rc;
+	struct rawans *raw = NULL;
+	struct who *w = NULL;
+	size_t rn = 0, rcap = 0, wn = 0, last = 0;
+	int ret = prep(c, SQL_ANS, &st), rc = SQLITE_DONE;
 	while (ret == OBS_EOK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t node;
-		if ((ret = node_of(c, col_text(st, 0), &node)))
+		struct rawans *r = PUSH(raw, rn, rcap, ret);
+		if (r == NULL)
 			break;
-		c->nd[node].service = true;
-		if (col_text(st, 9)[0] && c->nd[node].name[0] == '\0')
-			snprintf(c->nd[node].name, sizeof(c->nd[node].name), "%s", col_text(st, 9));
-		struct ans *a = PUSH(c->a, c->an, c->acap, ret);
-		if (a == NULL)
+		if ((ret = who_of(&w, &wn, &last, col_text(st, 0), col_text(st, 9), &r->who)))
 			break;
-		a->node = node;
+		struct ans *a = &r->a;
 		a->t = sqlite3_column_int64(st, 1);
 		a->vid = sqlite3_column_int64(st, 2);
 		a->type = (uint16_t)sqlite3_column_int(st, 3);
@@ -314,6 +367,28 @@ static int load_answers(struct fctx *c)
 	if (ret == OBS_EOK && rc != SQLITE_DONE)
 		ret = OBS_ESQL;
 	sqlite3_finalize(st);
+	if (ret == OBS_EOK && rn)
+		qsort(raw, rn, sizeof(*raw), cmp_rawans);
+	for (size_t i = 0; i < rn && ret == OBS_EOK; i++) {
+		const struct who *x = &w[raw[i].who];
+		size_t node;
+		if ((ret = node_of(c, x->addr, &node)))
+			break;
+		c->nd[node].service = true;
+		if (x->host[0] && c->nd[node].name[0] == '\0')
+			snprintf(c->nd[node].name, sizeof(c->nd[node].name), "%s", x->host);
+		struct ans *a = PUSH(c->a, c->an, c->acap, ret);
+		if (a == NULL)
+			break;
+		*a = raw[i].a;
+		a->node = node;
+	}
+	for (size_t i = 0; i < wn; i++) {
+		free(w[i].addr);
+		free(w[i].host);
+	}
+	free(w);
+	free(raw);
 	return ret;
 }
 

@@ -8,7 +8,7 @@
 #include "obs_err.h"
 #include "vers.h"
 
-int keys_parse(const uint8_t *rdata, size_t len, key_info_t *out)
+int keys_parse_head(const uint8_t *rdata, size_t len, key_info_t *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (len < 4)
@@ -17,8 +17,15 @@ int keys_parse(const uint8_t *rdata, size_t len, key_info_t *out)
 	out->proto = rdata[2];
 	out->alg = rdata[3];
 	out->tag = ldns_calc_keytag_raw(rdata, len);
-	ldns_sha256(rdata, (unsigned int)len, out->fp);
 	return OBS_EOK;
+}
+
+int keys_parse(const uint8_t *rdata, size_t len, key_info_t *out)
+{
+	int ret = keys_parse_head(rdata, len, out);
+	if (ret == OBS_EOK)
+		ldns_sha256(rdata, (unsigned int)len, out->fp);
+	return ret;
 }
 
 int keys_ds_parse(const uint8_t *rdata, size_t len, ds_info_t *out)
@@ -42,7 +49,7 @@ bool keys_digest_supported(uint8_t dtype)
 bool keys_ds_matches(const ds_info_t *ds, const char *zone, const uint8_t *key, size_t keylen)
 {
 	key_info_t ki;
-	if (keys_parse(key, keylen, &ki) || ki.tag != ds->tag || ki.alg != ds->alg)
+	if (keys_parse_head(key, keylen, &ki) || ki.tag != ds->tag || ki.alg != ds->alg)
 		return false;
 	ldns_rdf *owner = ldns_dname_new_frm_str(zone);
 	if (owner == NULL)

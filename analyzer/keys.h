@@ -24,6 +24,9 @@ typedef struct key_info {
 
 /* Parse DNSKEY RDATA. Returns OBS_EOK or OBS_EMALFORMED (shorter than 4 bytes). */
 int keys_parse(const uint8_t *rdata, size_t len, key_info_t *out);
+/* The same without the fingerprint (out->fp zeroed): for the callers that only look at flags,
+ * protocol, algorithm and tag (a SHA-256 per call was most of their time). */
+int keys_parse_head(const uint8_t *rdata, size_t len, key_info_t *out);
 
 /* Add the keys of every DNSKEY / CDNSKEY version with id > after_version_id to the key table.
  * *added receives the number of new keys. */

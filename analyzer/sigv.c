@@ -233,7 +233,7 @@ int sigv_check(sigv_t *sv, const vers_t *v, const uint8_t *item, size_t len, con
 	sig_info_t si;
 	key_info_t ki;
 	if (sigv_rdata(v, item, len, &rd, &rdlen) || sigv_info(rd, rdlen, &si) ||
-	    keys_parse(key, keylen, &ki))
+	    keys_parse_head(key, keylen, &ki))
 		return OBS_EMALFORMED;
 	out->inception = sigv_abs_time(si.inc_serial, tref);
 	out->expiration = sigv_abs_time(si.exp_serial, tref);
