@@ -84,16 +84,6 @@ static const char *const SQL_RPOLLS =
     "SELECT o.t, o.id, o.ede, o.outcome FROM observation o WHERE o.series_id = ?1 AND o.t <= ?2 "
     "AND (o.ede IS NOT NULL OR o.outcome = 2) ORDER BY o.t, o.id";
 
-/* t + off without overflow */
-static int64_t shift(obs_usec_t t, int64_t off)
-{
-	if (off > 0 && t > INT64_MAX - off)
-		return INT64_MAX;
-	if (off < 0 && t < INT64_MIN - off)
-		return INT64_MIN;
-	return t + off;
-}
-
 static int cmp_rpoll(const void *a, const void *b)
 {
 	const struct rpoll *x = a, *y = b;
@@ -151,7 +141,7 @@ int det_o_polls(struct det_ctx *d, struct rpolls *out)
 		int64_t off = sqlite3_column_int64(ser, 3);
 		bool a5 = (sqlite3_column_int(ser, 5) & 2) == 0 && sqlite3_column_int(ser, 6) != 0;
 		sqlite3_bind_int64(st, 1, sqlite3_column_int64(ser, 4));
-		sqlite3_bind_int64(st, 2, shift(d->at, off));
+		sqlite3_bind_int64(st, 2, obs_usec_shift(d->at, off));
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			const char *ede = (const char *)sqlite3_column_text(st, 2);
 			unsigned bits = 0;

@@ -91,19 +91,29 @@ static int sqlfail(struct ctx *c, const char *what)
 	return OBS_ESQL;
 }
 
+/* Prepare sql and bind (cid, a, b) to the parameters it has. */
+static int prep3(struct ctx *c, const char *sql, int64_t a, int64_t b, sqlite3_stmt **st)
+{
+	*st = NULL;
+	if (sqlite3_prepare_v2(c->sql, sql, -1, st, NULL) != SQLITE_OK)
+		return sqlfail(c, sql);
+	int n = sqlite3_bind_parameter_count(*st);
+	if (n >= 1)
+		sqlite3_bind_int64(*st, 1, c->cid);
+	if (n >= 2)
+		sqlite3_bind_int64(*st, 2, a);
+	if (n >= 3)
+		sqlite3_bind_int64(*st, 3, b);
+	return OBS_EOK;
+}
+
 /* Prepare, bind (cid, a, b), step to completion. *changes (may be NULL) gets the rows changed. */
 static int run2(struct ctx *c, const char *sql, int64_t a, int64_t b, int64_t *changes)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(c->sql, sql, -1, &st, NULL) != SQLITE_OK)
-		return sqlfail(c, sql);
-	int n = sqlite3_bind_parameter_count(st);
-	if (n >= 1)
-		sqlite3_bind_int64(st, 1, c->cid);
-	if (n >= 2)
-		sqlite3_bind_int64(st, 2, a);
-	if (n >= 3)
-		sqlite3_bind_int64(st, 3, b);
+	sqlite3_stmt *st;
+	int ret = prep3(c, sql, a, b, &st);
+	if (ret)
+		return ret;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		;
@@ -621,17 +631,10 @@ static int i64v_push(struct i64v *a, int64_t x)
 /* the rows of sql (one integer column, bound ?1 = cid, ?2 = lo, ?3 = hi) appended to a */
 static int i64v_query(struct ctx *c, struct i64v *a, const char *sql, int64_t lo, int64_t hi)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(c->sql, sql, -1, &st, NULL) != SQLITE_OK)
-		return sqlfail(c, sql);
-	int n = sqlite3_bind_parameter_count(st);
-	if (n >= 1)
-		sqlite3_bind_int64(st, 1, c->cid);
-	if (n >= 2)
-		sqlite3_bind_int64(st, 2, lo);
-	if (n >= 3)
-		sqlite3_bind_int64(st, 3, hi);
-	int rc, ret = OBS_EOK;
+	sqlite3_stmt *st;
+	int rc, ret = prep3(c, sql, lo, hi, &st);
+	if (ret)
+		return ret;
 	while (ret == OBS_EOK && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		ret = i64v_push(a, sqlite3_column_int64(st, 0));
 	sqlite3_finalize(st);

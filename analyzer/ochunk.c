@@ -937,9 +937,10 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int plan, const char *idx, int ar
 		c->meta = NULL;
 		free(c->meta_idx);
 		c->meta_idx = strdup(idx);
-		char *sql = sqlite3_mprintf("SELECT id, series_id, t_min, t_max FROM obs_chunk WHERE "
-					    "1%s ORDER BY series_id, t_min, id",
-					    bar + 1);
+		char *sql =
+		    sqlite3_mprintf("SELECT id, series_id, t_min, t_max FROM obs_chunk WHERE "
+				    "1%s ORDER BY series_id, t_min, id",
+				    bar + 1);
 		if (sql == NULL || c->meta_idx == NULL) {
 			sqlite3_free(sql);
 			return SQLITE_NOMEM;

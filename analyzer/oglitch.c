@@ -184,16 +184,6 @@ static int first_poll(sqlite3 *sql, struct oser *ser, size_t n, int64_t *t0)
 	return ret;
 }
 
-/* t + off without overflow: the collector-clock bound of a reference-clock instant */
-static int64_t shift(obs_usec_t t, int64_t off)
-{
-	if (off > 0 && t > INT64_MAX - off)
-		return INT64_MAX;
-	if (off < 0 && t < INT64_MIN - off)
-		return INT64_MIN;
-	return t + off;
-}
-
 static struct vstate *vantage_of(struct octx *c, const struct oser *s)
 {
 	if (c->vn && c->vs[c->vn - 1].target_id == s->target)
@@ -227,7 +217,7 @@ static int scan_series(struct octx *c, const struct oser *ser, bool bogus_pass)
 	bool is_bogus_canary = strcmp(ser->role, "bogus") == 0;
 	int ret = OBS_EOK, rc;
 	sqlite3_bind_int64(c->polls, 1, ser->id);
-	sqlite3_bind_int64(c->polls, 2, shift(c->at, ser->off));
+	sqlite3_bind_int64(c->polls, 2, obs_usec_shift(c->at, ser->off));
 	struct vstate *cur = NULL;
 	while ((rc = sqlite3_step(c->polls)) == SQLITE_ROW) {
 		if (cur == NULL && (cur = vantage_of(c, ser)) == NULL) {

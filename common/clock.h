@@ -25,5 +25,15 @@ static inline obs_usec_t obs_clock_now(const obs_clock_t *c)
 	return c->now(c->arg);
 }
 
+/* t + off, saturated at the ends of the range (an instant shifted by a clock offset). */
+static inline obs_usec_t obs_usec_shift(obs_usec_t t, int64_t off)
+{
+	if (off > 0 && t > INT64_MAX - off)
+		return INT64_MAX;
+	if (off < 0 && t < INT64_MIN - off)
+		return INT64_MIN;
+	return t + off;
+}
+
 /* Monotonic microseconds, for measuring durations only (latency, deadlines on the loop). */
 obs_usec_t obs_mono_now(void);
