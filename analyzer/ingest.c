@@ -657,25 +657,25 @@ static bool c_has_table(struct ctx *c, const char *name)
 	return have;
 }
 
-/* Resolver outcomes are set once both answers of a round are in: the polls of the last
- * 100,000 rows ingested without one get it now. */
+/* Resolver outcomes are set once both answers of a round are in (collector.c pair_done): a
+ * resolver poll of the last SETTLE_WINDOW collector rows ingested without one is listed in
+ * obs_unsettled, and gets it at a later ingest. */
+#define SETTLE_WINDOW 100000
+
 static int settle_outcomes(struct ctx *c, int64_t old, int64_t *updated)
 {
 	struct i64v ids = {0}, outs = {0};
 	sqlite3_stmt *st = NULL;
-	int ret = OBS_EOK, rc;
+	int ret, rc;
 	*updated = 0;
-	if (old == 0)
-		return OBS_EOK;
-	static const char *const sql =
-	    "SELECT o.id, co.outcome FROM main.observation o JOIN c.observation co ON co.id = "
-	    "o.src_id WHERE o.collector_id = ?1 AND o.src_id > ?2 AND o.src_id <= ?3 AND "
-	    "o.outcome IS NULL AND co.outcome IS NOT NULL";
-	if (sqlite3_prepare_v2(c->sql, sql, -1, &st, NULL) != SQLITE_OK)
-		return sqlfail(c, "outcomes");
-	sqlite3_bind_int64(st, 1, c->cid);
-	sqlite3_bind_int64(st, 2, old > 100000 ? old - 100000 : 0);
-	sqlite3_bind_int64(st, 3, old);
+	if ((ret = run2(c, "DELETE FROM obs_unsettled WHERE collector_id = ?1 AND src_id <= ?2",
+			old - SETTLE_WINDOW, 0, NULL)))
+		return ret;
+	if ((ret = prep3(c,
+			 "SELECT u.id, co.outcome FROM obs_unsettled u JOIN c.observation co ON "
+			 "co.id = u.src_id WHERE u.collector_id = ?1 AND co.outcome IS NOT NULL",
+			 0, 0, &st)))
+		return ret;
 	while (ret == OBS_EOK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((ret = i64v_push(&ids, sqlite3_column_int64(st, 0))) == OBS_EOK)
 			ret = i64v_push(&outs, sqlite3_column_int64(st, 1));
@@ -692,6 +692,12 @@ static int settle_outcomes(struct ctx *c, int64_t old, int64_t *updated)
 				 (long long)ids.v[i],
 				 ret == OBS_ESQL ? sqlite3_errmsg(c->sql) : obs_strerror(ret));
 	}
+	if (ret == OBS_EOK && ids.n > 0)
+		ret = run2(c,
+			   "DELETE FROM obs_unsettled WHERE collector_id = ?1 AND EXISTS (SELECT 1 "
+			   "FROM c.observation co WHERE co.id = obs_unsettled.src_id AND "
+			   "co.outcome IS NOT NULL)",
+			   0, 0, NULL);
 	free(ids.v);
 	free(outs.v);
 	return ret;
@@ -738,7 +744,7 @@ static int copy_observations(struct ctx *c, int64_t old, int64_t neu, int64_t fi
 	struct smap *ser = NULL, *ver = NULL;
 	size_t ser_n = 0, ver_n = 0;
 	struct i64v want = {0};
-	sqlite3_stmt *q = NULL, *map = NULL;
+	sqlite3_stmt *q = NULL, *map = NULL, *unsettled = NULL;
 	oc_writer_t *w = NULL;
 	int ret, rc;
 	*copied = 0;
@@ -771,7 +777,12 @@ static int copy_observations(struct ctx *c, int64_t old, int64_t neu, int64_t fi
 	    sqlite3_prepare_v2(c->sql,
 			       "INSERT OR IGNORE INTO temp.ing_idmap (src_id, id, series_id, t, "
 			       "version_id) VALUES (?, ?, ?, ?, ?)",
-			       -1, &map, NULL) != SQLITE_OK)
+			       -1, &map, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(
+		c->sql,
+		"INSERT OR IGNORE INTO obs_unsettled (collector_id, src_id, id) VALUES "
+		"(?, ?, ?)",
+		-1, &unsettled, NULL) != SQLITE_OK)
 		goto done;
 	if ((ret = oc_writer_new(c->sql, &w)))
 		goto done;
@@ -823,6 +834,17 @@ static int copy_observations(struct ctx *c, int64_t old, int64_t neu, int64_t fi
 		if (ret || (ret = runb_row(rb, &p)))
 			goto done;
 		(*copied)++;
+		if (p.recursive && !p.has_outcome && src > neu - SETTLE_WINDOW) {
+			sqlite3_bind_int64(unsettled, 1, c->cid);
+			sqlite3_bind_int64(unsettled, 2, src);
+			sqlite3_bind_int64(unsettled, 3, p.id);
+			rc = sqlite3_step(unsettled);
+			sqlite3_reset(unsettled);
+			if (rc != SQLITE_DONE) {
+				ret = OBS_ESQL;
+				goto done;
+			}
+		}
 		while (wi < want.n && want.v[wi] < src)
 			wi++;
 		if (wi < want.n && want.v[wi] == src) {
@@ -849,6 +871,7 @@ done:
 	oc_writer_free(w);
 	sqlite3_finalize(q);
 	sqlite3_finalize(map);
+	sqlite3_finalize(unsettled);
 	free(ser);
 	free(ver);
 	free(want.v);
@@ -863,6 +886,14 @@ static int idmap_backfill(struct ctx *c, const char *tbl, int64_t lo, int64_t hi
 	if (lo >= hi || !c_has_table(c, tbl))
 		return OBS_EOK;
 	char sql[600];
+	int64_t any = 0;
+	snprintf(sql, sizeof(sql),
+		 "SELECT EXISTS (SELECT 1 FROM c.%s WHERE observation_id > %lld AND observation_id "
+		 "<= %lld)",
+		 tbl, (long long)lo, (long long)hi);
+	int ret = max_id(c, sql, &any);
+	if (ret || !any)
+		return ret; /* the usual case: they came with their observations */
 	snprintf(sql, sizeof(sql),
 		 "INSERT OR IGNORE INTO temp.ing_idmap (src_id, id, series_id, t, version_id) "
 		 "SELECT o.src_id, o.id, o.series_id, o.t, o.version_id FROM main.observation o "

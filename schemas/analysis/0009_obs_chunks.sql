@@ -61,3 +61,14 @@ CREATE TABLE obs_chunk (
 CREATE INDEX obs_chunk_by_series ON obs_chunk (series_id, t_min);
 CREATE INDEX obs_chunk_by_id ON obs_chunk (id_last);
 CREATE VIRTUAL TABLE observation USING obs_chunks;
+
+-- obs_unsettled: the resolver polls ingested without an outcome among the last 100,000
+-- collector rows (a collector sets a resolver poll's outcome once both answers of the round
+-- are in, maybe after the row was ingested): the next ingest sets the outcomes that arrived
+-- (in place, in the chunk) and forgets them, and those older than the window.
+CREATE TABLE obs_unsettled (
+	collector_id INTEGER NOT NULL,
+	src_id INTEGER NOT NULL,
+	id INTEGER NOT NULL,
+	PRIMARY KEY (collector_id, src_id)
+) STRICT, WITHOUT ROWID;

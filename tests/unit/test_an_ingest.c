@@ -122,6 +122,7 @@ Test(an_ingest, late_outcome_set_in_place)
 	soa_history(cpath, "v1", 0);
 	hist_t h;
 	cr_assert_eq(sqlite3_open(cpath, &h.db), SQLITE_OK);
+	h_exec(&h, "UPDATE series SET flags = flags | 1"); /* RD=1: a resolver's polls */
 	h_exec(&h, "UPDATE observation SET outcome = NULL WHERE id = 4");
 	h_exec(&h, "UPDATE observation SET outcome = 1 WHERE id != 4");
 	h_close(&h);
@@ -143,6 +144,7 @@ Test(an_ingest, late_outcome_set_in_place)
 	cr_assert_eq(count(db, "SELECT outcome FROM observation WHERE src_id = 4"), 3);
 	cr_assert_eq(count(db, "SELECT count(*) FROM observation WHERE outcome = 1"), 5);
 	cr_assert_eq(count(db, "SELECT count(*) FROM observation"), 6);
+	cr_assert_eq(count(db, "SELECT count(*) FROM obs_unsettled"), 0);
 	an_db_close(db);
 }
 
