@@ -651,55 +651,72 @@ fail:
 
 /* ---- observations (paged by id) -------------------------------------------------------- */
 
+/* The polls are chunks of one series each (analyzer/ochunk.h), so "the next page by id" over
+ * every series of a zone cannot stop early: it reads ids in windows (after, after + win],
+ * growing, until the page is full or the ids run out; each window reads only the chunks whose
+ * ids reach into it. */
 static int doc_observations(web_ctx_t *w, const char *zone, const wa_args_t *a, json_t **out,
 			    char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
+	int64_t max_id = 0;
+	if (an_db_int(w->db, "SELECT coalesce(max(id_last), 0) FROM obs_chunk", &max_id)) {
+		snprintf(err, errlen, "database query failed");
+		return OBS_ESQL;
+	}
 	int ret = prep(
 	    w,
 	    "SELECT o.id, o.t, c.name, t.kind, t.origin, t.host, t.address, s.qname, s.qtype, "
 	    "s.flags, s.role, o.attempt, o.transport, o.status, o.rtt, o.rcode, o.flags, o.ede, "
 	    "o.outcome, o.version_id, o.ttl_s FROM observation o JOIN series s ON "
 	    "s.id = o.series_id JOIN target t ON t.id = s.target_id JOIN collector c ON "
-	    "c.id = o.collector_id WHERE t.zone = ?1 AND o.id > ?2 AND (?3 IS NULL OR s.role = ?3) "
-	    "AND o.t <= ?4 ORDER BY o.id LIMIT ?5",
+	    "c.id = o.collector_id WHERE t.zone = ?1 AND o.id > ?2 AND o.id <= ?6 AND (?3 IS NULL "
+	    "OR s.role = ?3) AND o.t <= ?4 ORDER BY o.id LIMIT ?5",
 	    &st, err, errlen);
 	if (ret)
 		return ret;
-	sqlite3_bind_text(st, 1, zone, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, a->after);
-	if (a->role)
-		sqlite3_bind_text(st, 3, a->role, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, a->at);
-	sqlite3_bind_int64(st, 5, a->limit + 1);
 	json_t *arr = json_array();
-	int64_t n = 0, last = 0;
+	int64_t n = 0, last = 0, lo = a->after, win = 4096;
 	bool more = false;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (++n > a->limit) {
-			more = true;
-			break;
+	while (!more && lo < max_id) {
+		int64_t hi = lo > max_id - win ? max_id : lo + win;
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, zone, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, lo);
+		if (a->role)
+			sqlite3_bind_text(st, 3, a->role, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, a->at);
+		sqlite3_bind_int64(st, 5, a->limit + 1 - n);
+		sqlite3_bind_int64(st, 6, hi);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			if (++n > a->limit) {
+				more = true;
+				break;
+			}
+			last = sqlite3_column_int64(st, 0);
+			int64_t sflags = sqlite3_column_int64(st, 9);
+			json_array_append_new(
+			    arr,
+			    json_pack(
+				"{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:b, s:b, "
+				"s:b}, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+				"id", (json_int_t)last, "t", jtime_col(st, 1), "collector",
+				jstr_col(st, 2), "kind", jstr_col(st, 3), "origin", jstr_col(st, 4),
+				"host", jstr_col(st, 5), "address", jstr_col(st, 6), "qname",
+				jstr_col(st, 7), "qtype", jint_col(st, 8), "role", jstr_col(st, 10),
+				"query", "rd", (sflags & 1) != 0, "cd", (sflags & 2) != 0, "do",
+				(sflags & 4) != 0, "attempt", jint_col(st, 11), "transport",
+				sqlite3_column_int(st, 12) ? "tcp" : "udp", "status",
+				status_name(sqlite3_column_int64(st, 13)), "rtt_ms",
+				sqlite3_column_type(st, 14) == SQLITE_NULL
+				    ? json_null()
+				    : json_real(sqlite3_column_double(st, 14) / 1000.0),
+				"rcode", jint_col(st, 15), "flags", jint_col(st, 16), "ede",
+				jstr_col(st, 17), "outcome", joutcome(st, 18), "version",
+				jint_col(st, 19), "ttl", jint_col(st, 20)));
 		}
-		last = sqlite3_column_int64(st, 0);
-		int64_t sflags = sqlite3_column_int64(st, 9);
-		json_array_append_new(
-		    arr,
-		    json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:b, s:b, "
-			      "s:b}, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-			      "id", (json_int_t)last, "t", jtime_col(st, 1), "collector",
-			      jstr_col(st, 2), "kind", jstr_col(st, 3), "origin", jstr_col(st, 4),
-			      "host", jstr_col(st, 5), "address", jstr_col(st, 6), "qname",
-			      jstr_col(st, 7), "qtype", jint_col(st, 8), "role", jstr_col(st, 10),
-			      "query", "rd", (sflags & 1) != 0, "cd", (sflags & 2) != 0, "do",
-			      (sflags & 4) != 0, "attempt", jint_col(st, 11), "transport",
-			      sqlite3_column_int(st, 12) ? "tcp" : "udp", "status",
-			      status_name(sqlite3_column_int64(st, 13)), "rtt_ms",
-			      sqlite3_column_type(st, 14) == SQLITE_NULL
-				  ? json_null()
-				  : json_real(sqlite3_column_double(st, 14) / 1000.0),
-			      "rcode", jint_col(st, 15), "flags", jint_col(st, 16), "ede",
-			      jstr_col(st, 17), "outcome", joutcome(st, 18), "version",
-			      jint_col(st, 19), "ttl", jint_col(st, 20)));
+		lo = hi;
+		win = win > INT64_MAX / 4 ? INT64_MAX : win * 4;
 	}
 	sqlite3_finalize(st);
 	*out =
