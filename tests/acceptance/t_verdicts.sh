@@ -48,9 +48,13 @@ for d in datasets/*/; do
 		continue
 	fi
 	form=$(jq -r .form "$d/truth.json")
-	# one instant per collector round: the parent's DS polls
-	sqlite3 "$T/an.db" "SELECT DISTINCT o.t FROM observation o JOIN series s ON s.id = o.series_id
-		WHERE s.role = 'ds' AND (s.flags & 1) = 0 ORDER BY o.t" >"$T/instants"
+	# one instant per collector round: the parent's DS polls (from the collector database: the
+	# analysis database's polls are a virtual table the sqlite3 shell cannot read)
+	if ! sqlite3 "$T/c.db" "SELECT DISTINCT o.t FROM observation o JOIN series s ON s.id = o.series_id
+		WHERE s.role = 'ds' AND (s.flags & 1) = 0 ORDER BY o.t" >"$T/instants" || [ ! -s "$T/instants" ]; then
+		fail "$run: poll instants" "none read from the collector database"
+		continue
+	fi
 	prev=$t0
 	# The driver records a step as served when its rebuild returned, which can be after the
 	# change was visible: a change counts from the collector's first sighting when that is
@@ -68,7 +72,9 @@ for d in datasets/*/; do
 				ON g.id = s.target_id WHERE g.address = '$saddr' AND s.role = '$role'
 				AND (s.flags & 1) = 0 AND r.first_seen >= $stus"
 		fi
-		f=$(sqlite3 "$T/an.db" "$q")
+		db=$T/an.db
+		[ "$role" = stop ] && db=$T/c.db # polls: the collector's; runs: the analyzer's
+		f=$(sqlite3 "$db" "$q") || { fail "$run/$sname: first sighting" "sqlite3 failed"; f=; }
 		[ -n "$f" ] || f=1e18
 		seen=$(jq -c --arg n "$sname" --argjson f "$f" '. + {($n): ([.[$n] // 0, $f / 1e6] | max)}' <<<"$seen")
 	done < <(jq -r '.steps[] | .name as $n | .time as $t | .changes[]
