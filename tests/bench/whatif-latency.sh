@@ -39,7 +39,7 @@ gen=$(awk -v a="$s" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 s=$(date +%s.%N)
 "$AN" ingest --db "$T/an.db" "$T/c.db" >/dev/null
 ing=$(awk -v a="$s" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-end=$(sqlite3 "$T/an.db" 'SELECT max(t) FROM observation')
+end=$(sqlite3 "$T/an.db" 'SELECT max(t_max) FROM obs_chunk')
 at=$(jq -rn --argjson t "$end" '($t / 1e6 + 0.5) as $s | ($s | floor | todate | sub("Z$"; "")) + "." + ((($s * 1000 | floor) % 1000 + 1000 | tostring)[1:]) + "Z"')
 provs=$(sqlite3 "$T/an.db" "SELECT count(DISTINCT origin) FROM target WHERE kind = 'provider'")
 echo "whatif-latency: $rows observations ($ROUNDS rounds, $provs providers; generated in ${gen} s, ingested in ${ing} s)"
