@@ -149,9 +149,20 @@ TV=$(ms "$(jq -r '.steps[] | select(.violation != null) | .time' "$TRUTH")")
 TU=$(jq -r '[.expected[].until] | max' "$TRUTH")
 TU=$(ms "$TU")
 TEND=$(ms "$(jq -r .end "$TRUTH")")
-# the change sign-with must wait for: A.zsk2 served at A and at B, plus the DNSKEY TTL
-SAFE=$(jq -r '[.steps[] | select(.name == "publish-zsk2-a" or .name == "import-zsk2-b") | .served] | max' "$TRUTH")
-SAFE=$(awk -v s="$(ms "$SAFE")" -v t="$(jq .ttl.dnskey "$TRUTH")" 'BEGIN { printf "%.3f", s + t }')
+# the change sign-with must wait for: A.zsk2 served at A and at B, plus the DNSKEY TTL. The
+# driver records a step as served when its rebuild returned, which can be after the change was
+# visible: per step, the collector's first sighting of a new DNSKEY run at that server counts
+# when it is earlier (as in tests/acceptance/t_verdicts.sh).
+SAFE=0
+while IFS=$'\t' read -r addr start served; do
+	seen=$(sqlite3 "$W/collector.db" "SELECT min(r.first_seen) FROM run r JOIN series s ON
+		s.id = r.series_id JOIN target g ON g.id = s.target_id WHERE g.address = '$addr' AND
+		s.role = 'dnskey' AND (s.flags & 1) = 0 AND r.first_seen >= $(awk -v t="$(ms "$start")" 'BEGIN { printf "%.0f", t * 1e6 }')")
+	SAFE=$(awk -v a="$SAFE" -v s="$(ms "$served")" -v f="${seen:-}" 'BEGIN {
+		e = s; if (f != "" && f / 1e6 < e) e = f / 1e6; printf "%.3f", (e > a ? e : a) }')
+done < <(jq -r '.steps[] | select(.name == "publish-zsk2-a" or .name == "import-zsk2-b")
+	| [.changes[0].server, .time, .served] | @tsv' "$TRUTH")
+SAFE=$(awk -v s="$SAFE" -v t="$(jq .ttl.dnskey "$TRUTH")" 'BEGIN { printf "%.3f", s + t }')
 jqt() { jq -r --argjson tv "$TV" --argjson tu "$TU" --argjson tend "$TEND" --argjson safe "$SAFE" "$@" "$TRACE"; }
 echo "    violation at $TV, expected windows until $TU, scenario end $TEND, sign-with safe from $SAFE" >&2
 jqt '[.samples[] | {t: (.t | floor), status, verdict, remaining}] | group_by(.t) | map(.[0]) | .[] | "    \(.t) \(.status) \(.verdict) \(.remaining)"' >"$OUT/trace.txt"
