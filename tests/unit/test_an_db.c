@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "an_db.h"
+#include "dbfiles.h"
 #include "obs_err.h"
 
 static char path[64];
@@ -22,12 +23,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char p[80];
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
+	db_unlink(path);
 }
 
 TestSuite(an_db, .init = setup, .fini = teardown);

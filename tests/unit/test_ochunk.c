@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "an_db.h"
+#include "dbfiles.h"
 #include "obs_err.h"
 #include "ochunk.h"
 
@@ -19,12 +20,7 @@ static an_db_t *db;
 
 static void cleanup(void)
 {
-	char p[80];
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
+	db_unlink(path);
 }
 
 static void exec(const char *sql)

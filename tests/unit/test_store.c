@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dbfiles.h"
 #include "obs_err.h"
 #include "store.h"
 
@@ -21,12 +22,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char p[80];
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
+	db_unlink(path);
 }
 
 TestSuite(store, .init = setup, .fini = teardown);
