@@ -316,6 +316,13 @@ static obs_usec_t clock_check(coll_t *c)
 	return now;
 }
 
+bool coll_clock_check(coll_t *c)
+{
+	uint64_t before = c->clock_steps;
+	clock_check(c);
+	return c->clock_steps != before;
+}
+
 static bool target_reachable(const struct coll_target *t, obs_usec_t now)
 {
 	if (t->kind != K_PROVIDER || t->ns == NULL)
