@@ -128,13 +128,14 @@ static int clock_reasons(an_db_t *db, const mdl_t *m, const vd_opts_t *o, json_t
 	if (*out == NULL)
 		return OBS_ENOMEM;
 	obs_usec_t lo = obs_usec_shift(m->at, -max_age(m, o));
-	if (sqlite3_prepare_v2(an_db_sql(db),
-			       "SELECT c.name, k.t_before, k.t_after, k.step_us FROM clock_step k "
-			       "JOIN collector c ON c.id = k.collector_id WHERE k.collector_id IN "
-			       "(SELECT collector_id FROM target WHERE zone = ?1) AND max(k.t_before, "
-			       "k.t_after) >= ?2 AND min(k.t_before, k.t_after) <= ?3 ORDER BY "
-			       "k.t_after, k.id LIMIT 8",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		an_db_sql(db),
+		"SELECT c.name, k.t_before, k.t_after, k.step_us FROM clock_step k "
+		"JOIN collector c ON c.id = k.collector_id WHERE k.collector_id IN "
+		"(SELECT collector_id FROM target WHERE zone = ?1) AND max(k.t_before, "
+		"k.t_after) >= ?2 AND min(k.t_before, k.t_after) <= ?3 ORDER BY "
+		"k.t_after, k.id LIMIT 8",
+		-1, &st, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "clock steps: %s", sqlite3_errmsg(an_db_sql(db)));
 		return OBS_ESQL;
 	}
@@ -1219,8 +1220,8 @@ int vd_status(an_db_t *db, sigv_t *sv, const char *zone, obs_usec_t at, const vd
 
 /* ---- whatif ---- */
 
-static int whatif_model(mdl_t *m0, json_t *steps_json, const vd_opts_t *opts,
-			const json_t *clock, json_t *doc, char *err, size_t errlen)
+static int whatif_model(mdl_t *m0, json_t *steps_json, const vd_opts_t *opts, const json_t *clock,
+			json_t *doc, char *err, size_t errlen)
 {
 	struct step st[MAXSTEPS];
 	size_t n = json_array_size(steps_json), i;

@@ -20,8 +20,9 @@ typedef struct coll_opts {
 	const char *db;         /* overrides the configured database path when not NULL */
 	const char *iface;      /* capture DNS live on this interface too (NULL: no capture) */
 	const char *write_pcap; /* write the collector's own traffic to this pcap file */
-	const obs_clock_t *mono; /* the monotonic clock, borrowed (NULL: obs_clock_mono()); with
-				  * the realtime clock given to coll_new it detects wall-clock steps */
+	const obs_clock_t
+	    *mono; /* the monotonic clock, borrowed (NULL: obs_clock_mono()); with
+		    * the realtime clock given to coll_new it detects wall-clock steps */
 } coll_opts_t;
 
 /* Read a capture file (pcap or pcapng) into the collector's database and return: the passive

@@ -121,8 +121,12 @@ Test(clockstep, collector_records_logs_and_counts_steps)
 	const struct {
 		obs_usec_t dreal;
 		bool step;
-	} seq[] = {{0, false},           {2 * S, false},   {302 * S, true},
-		   {2 * S + S / 2, false}, {2 * S - 3600 * S, true}, {2 * S, false}};
+	} seq[] = {{0, false},
+		   {2 * S, false},
+		   {302 * S, true},
+		   {2 * S + S / 2, false},
+		   {2 * S - 3600 * S, true},
+		   {2 * S, false}};
 	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
 		real += seq[i].dreal;
 		mono += i ? 2 * S : 0;
@@ -137,8 +141,8 @@ Test(clockstep, collector_records_logs_and_counts_steps)
 		     -3600 * S);
 	cr_assert_eq(qint(path, "SELECT t_after - t_before FROM clock_step ORDER BY id LIMIT 1"),
 		     302 * S);
-	cr_assert_eq(qint(path, "SELECT mono_after - mono_before FROM clock_step WHERE step_us < 0"),
-		     2 * S);
+	cr_assert_eq(
+	    qint(path, "SELECT mono_after - mono_before FROM clock_step WHERE step_us < 0"), 2 * S);
 	/* the stats tick at coll_free's final commit is not run here: the counter is checked by
 	 * the log and the row count; the log names each step once with its size */
 	fflush(lf);
@@ -169,10 +173,10 @@ Test(clockstep, migration_adds_the_table_to_an_old_database)
 	cr_assert_eq(qint(path, "SELECT max(version) FROM schema_version"), 4);
 	sqlite3 *db;
 	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
-	cr_assert_eq(sqlite3_exec(db,
-				  "DROP TABLE clock_step; DELETE FROM schema_version WHERE version = 4",
-				  NULL, NULL, NULL),
-		     SQLITE_OK);
+	cr_assert_eq(
+	    sqlite3_exec(db, "DROP TABLE clock_step; DELETE FROM schema_version WHERE version = 4",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(db);
 	cr_assert_eq(store_open(path, "v1", 2, &s, err, sizeof(err)), OBS_EOK, "%s", err);
 	cstep_event_t ev = {10 * S, 5 * S, 1 * S, 2 * S, -6 * S};
