@@ -115,11 +115,14 @@ static bool unknown_reasons(const mdl_t *m, const vd_opts_t *o, const json_t *cl
 /* Evidence is the polls stamped at or before `at` (model.c reads t <= at only): a poll stamped
  * after `at`, a little (collector clock ahead) or far (the collector's wall clock is wrong or
  * was stepped), never makes the data fresh; the freshness limit is measured back from `at`.
- * The evidence window is [at - max_age, at]. A wall-clock step of a collector with targets in
- * the zone (clock_step, analysis migration 10) whose ambiguous span [min(t_before, t_after),
- * max(t_before, t_after)] meets that window mixes two timelines in the evidence: unknown until
- * the window has moved past it (re-measured). The reasons (strings) are appended to *out, a
- * new array owned by the caller. */
+ * The evidence window is [at - (max_age + the largest TTL of any version in the model), at]:
+ * the freshness period, and the cache horizon the waits are measured over (a step inside it
+ * would stretch or shrink a TTL wait: a forward step of 5 min makes a version seen a second
+ * ago look 5 min old). A wall-clock step of a collector with targets in the zone (clock_step,
+ * analysis migration 10) whose ambiguous span [min(t_before, t_after), max(t_before,
+ * t_after)] meets that window mixes two timelines in the evidence: unknown until the window
+ * has moved past it (re-measured). The reasons (strings) are appended to *out, a new array
+ * owned by the caller. */
 static int clock_reasons(an_db_t *db, const mdl_t *m, const vd_opts_t *o, json_t **out, char *err,
 			 size_t errlen)
 {
@@ -127,7 +130,13 @@ static int clock_reasons(an_db_t *db, const mdl_t *m, const vd_opts_t *o, json_t
 	*out = json_array();
 	if (*out == NULL)
 		return OBS_ENOMEM;
-	obs_usec_t lo = obs_usec_shift(m->at, -max_age(m, o));
+	int64_t ttl = 0;
+	for (size_t i = 0; i < m->nv; i++)
+		if (m->v[i].ttl_s > ttl)
+			ttl = m->v[i].ttl_s;
+	if (ttl > INT64_MAX / SEC)
+		ttl = INT64_MAX / SEC;
+	obs_usec_t lo = obs_usec_shift(obs_usec_shift(m->at, -max_age(m, o)), -ttl * SEC);
 	if (sqlite3_prepare_v2(
 		an_db_sql(db),
 		"SELECT c.name, k.t_before, k.t_after, k.step_us FROM clock_step k "

@@ -9,8 +9,9 @@
 --     t_after) and max(t_before, t_after) may come from either side of the step;
 --   mono_before, mono_after: its monotonic clock at the two checks;
 --   step_us: (t_after - t_before) - (mono_after - mono_before), > 0 forward, < 0 back.
--- A status or whatif whose evidence window (the freshness period before `at`) overlaps that
--- span for a collector with targets in the zone is `unknown` (analyzer/verdict.c).
+-- A status or whatif whose evidence window (the freshness period and the largest TTL of the
+-- zone's versions before `at`) overlaps that span for a collector with targets in the zone is
+-- `unknown` (analyzer/verdict.c).
 CREATE TABLE clock_step (
 	id INTEGER PRIMARY KEY,
 	collector_id INTEGER NOT NULL REFERENCES collector (id),

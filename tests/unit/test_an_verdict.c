@@ -499,9 +499,10 @@ static bool has_reason(const json_t *doc, const char *a, const char *b)
 	return false;
 }
 
-/* E4: a wall-clock step of the collector inside the evidence window (the freshness limit
- * before `at`: poll 1 s + 2 s here) makes whatif and status unknown, naming the collector and
- * the step; one that lies wholly before the window changes nothing */
+/* E4: a wall-clock step of the collector inside the evidence window (the freshness limit,
+ * poll 1 s + 2 s here, plus the largest TTL, 5 s: 8 s before `at`) makes whatif and status
+ * unknown, naming the collector and the step; one that lies wholly before the window changes
+ * nothing */
 Test(an_verdict, clock_step_inside_the_evidence_window_is_unknown)
 {
 	world_t w = {.import_at = 20, .polls = 40};
@@ -515,12 +516,13 @@ Test(an_verdict, clock_step_inside_the_evidence_window_is_unknown)
 		double at;
 		const char *want;
 	} cases[] = {
-	    {39.5, "go"},      /* window [36.5, 39.5]: the step is long past */
-	    {27.5, "go"},      /* window [24.5, 27.5]: just after its span [22.9, 24] */
-	    {26.9, "unknown"}, /* window [23.9, 26.9] holds +24 */
+	    {39.5, "go"},      /* window [31.5, 39.5]: the step is long past */
+	    {32.5, "go"},      /* window [24.5, 32.5]: just after its span [22.9, 24] */
+	    {31.9, "unknown"}, /* window [23.9, 31.9] holds +24 */
+	    {27.5, "unknown"}, /* would be go without the step */
 	    {24.5, "unknown"}, /* inside */
-	    {23.0, "unknown"}, /* window [20, 23] reaches +22.9 */
-	    {22.5, "wait"},    /* window [19.5, 22.5] ends before the span: what the data says
+	    {23.0, "unknown"}, /* window [15, 23] reaches +22.9 */
+	    {22.5, "wait"},    /* window [14.5, 22.5] ends before the span: what the data says
 				* (b's old DNSKEY may be cached until +25) */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
