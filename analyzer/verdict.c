@@ -171,6 +171,37 @@ static int clock_reasons(an_db_t *db, const mdl_t *m, const vd_opts_t *o, json_t
 		snprintf(err, errlen, "clock steps: %s", sqlite3_errmsg(an_db_sql(db)));
 		return OBS_ESQL;
 	}
+	if (o == NULL || o->now <= 0)
+		return OBS_EOK;
+	/* polls stamped in the future of the real time: a clock ahead, or a step not seen */
+	if (sqlite3_prepare_v2(
+		an_db_sql(db),
+		"SELECT c.name, max(k.t_max) FROM obs_chunk k JOIN series s ON s.id = k.series_id "
+		"JOIN target t ON t.id = s.target_id JOIN collector c ON c.id = k.collector_id "
+		"WHERE t.zone = ?1 GROUP BY k.collector_id HAVING max(k.t_max) > ?2 ORDER BY "
+		"c.name",
+		-1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "future polls: %s", sqlite3_errmsg(an_db_sql(db)));
+		return OBS_ESQL;
+	}
+	sqlite3_bind_text(st, 1, m->zone, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, obs_usec_shift(o->now, VD_FUTURE_TOLERANCE));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char buf[400], a[OBS_TIME_STRLEN];
+		obs_usec_t t = sqlite3_column_int64(st, 1);
+		snprintf(
+		    buf, sizeof(buf),
+		    "clock anomaly: collector %.64s has polls stamped up to %s, %.1f s after now "
+		    "(tolerance %.0f s): its wall clock runs ahead or was stepped",
+		    (const char *)sqlite3_column_text(st, 0), obs_time_format(t, a, sizeof(a)),
+		    (double)(t - o->now) / 1e6, (double)VD_FUTURE_TOLERANCE / 1e6);
+		json_array_append_new(*out, json_string(buf));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "future polls: %s", sqlite3_errmsg(an_db_sql(db)));
+		return OBS_ESQL;
+	}
 	return OBS_EOK;
 }
 

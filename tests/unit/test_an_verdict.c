@@ -551,7 +551,8 @@ Test(an_verdict, clock_step_inside_the_evidence_window_is_unknown)
 }
 
 /* only polls stamped at or before `at` are evidence: polls stamped a minute after `at` (a
- * collector clock ahead, or stepped) do not make stale data fresh */
+ * collector clock ahead, or stepped) do not make stale data fresh; and with the real time
+ * known, polls stamped more than 30 s after it make the answer unknown */
 Test(an_verdict, polls_after_at_are_not_fresh_evidence)
 {
 	world_t w = {.import_at = 20, .polls = 40};
@@ -569,5 +570,32 @@ Test(an_verdict, polls_after_at_are_not_fresh_evidence)
 	cr_assert_str_eq(verdict(&b, 43.5, sign_with_zsk2(&b), NULL), "unknown");
 	cr_assert_str_eq(verdict(&b, 70.5, sign_with_zsk2(&b), NULL), "unknown");
 	cr_assert_str_eq(verdict(&b, 99.5, sign_with_zsk2(&b), NULL), "go");
+	/* with the real time known (vd_opts_t.now, as the CLI sets it), polls stamped more than
+	 * 30 s after it (+99 against now +39.5 and +60) are a clock anomaly: unknown, naming the
+	 * collector; 30 s or less after it (now +80) is tolerated */
+	static const struct {
+		double now;
+		const char *want;
+	} cases[] = {{39.5, "unknown"}, {60.0, "unknown"}, {80.0, "go"}, {0, "go"}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		vd_opts_t o = {.eps_safe = -1,
+			       .now =
+				   cases[i].now > 0 ? (obs_usec_t)((T0 + cases[i].now) * SEC) : 0};
+		json_t *req = NULL, *doc = NULL;
+		char buf[64];
+		snprintf(buf, sizeof(buf), "%s", sign_with_zsk2(&b));
+		char *argv[] = {strtok(buf, " "), strtok(NULL, " "), strtok(NULL, " ")};
+		obs_usec_t at = (obs_usec_t)((T0 + 39.5) * SEC);
+		cr_assert_eq(vd_steps_from_argv(3, argv, ZONE, at, &req, err, sizeof(err)), OBS_EOK,
+			     "%s", err);
+		cr_assert_eq(vd_whatif(b.db, b.sv, req, at, &o, &doc, err, sizeof(err)), OBS_EOK,
+			     "%s", err);
+		cr_assert_str_eq(json_string_value(json_object_get(doc, "verdict")), cases[i].want,
+				 "now +%.1f", cases[i].now);
+		if (strcmp(cases[i].want, "unknown") == 0)
+			cr_assert(has_reason(doc, "vantage-1", "clock anomaly"));
+		json_decref(req);
+		json_decref(doc);
+	}
 	unbuild(&b);
 }
