@@ -155,6 +155,7 @@ int main(int argc, char **argv)
 	}
 	obs_clock_t clk = obs_clock_real();
 	c.now = c.at = obs_clock_now(&clk);
+	vd.now = c.now; /* polls stamped far after the real time make verdicts unknown */
 	if (at_s && obs_time_parse(at_s, c.now, &c.at) != OBS_EOK) {
 		fprintf(stderr, "obs-analyzer: --at %s: not RFC 3339 or +/-SECONDS\n", at_s);
 		return 2;

@@ -66,11 +66,15 @@ static obs_usec_t eps_safe(const vd_opts_t *o)
 
 /* Append to reasons (a JSON array) why the model cannot support a verdict at m->at; true when
  * there is any. nsr must be current (mdl_avail). */
-static bool unknown_reasons(const mdl_t *m, const vd_opts_t *o, json_t *reasons)
+static bool unknown_reasons(const mdl_t *m, const vd_opts_t *o, const json_t *clock,
+			    json_t *reasons)
 {
 	char buf[320], t[OBS_TIME_STRLEN];
 	size_t before = json_array_size(reasons);
 	obs_usec_t age = max_age(m, o);
+	size_t ci;
+	const json_t *cr;
+	json_array_foreach(clock, ci, cr) json_array_append(reasons, (json_t *)cr);
 	if (m->last_obs == INT64_MIN) {
 		json_array_append_new(reasons, json_string("no authoritative observation yet"));
 		return true;
@@ -106,6 +110,99 @@ static bool unknown_reasons(const mdl_t *m, const vd_opts_t *o, json_t *reasons)
 		}
 	}
 	return json_array_size(reasons) > before;
+}
+
+/* Evidence is the polls stamped at or before `at` (model.c reads t <= at only): a poll stamped
+ * after `at`, a little (collector clock ahead) or far (the collector's wall clock is wrong or
+ * was stepped), never makes the data fresh; the freshness limit is measured back from `at`.
+ * The evidence window is [at - (max_age + the largest TTL of any version in the model), at]:
+ * the freshness period, and the cache horizon the waits are measured over (a step inside it
+ * would stretch or shrink a TTL wait: a forward step of 5 min makes a version seen a second
+ * ago look 5 min old). A wall-clock step of a collector with targets in the zone (clock_step,
+ * analysis migration 10) whose ambiguous span [min(t_before, t_after), max(t_before,
+ * t_after)] meets that window mixes two timelines in the evidence: unknown until the window
+ * has moved past it (re-measured). The reasons (strings) are appended to *out, a new array
+ * owned by the caller. */
+static int clock_reasons(an_db_t *db, const mdl_t *m, const vd_opts_t *o, json_t **out, char *err,
+			 size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	*out = json_array();
+	if (*out == NULL)
+		return OBS_ENOMEM;
+	int64_t ttl = 0;
+	for (size_t i = 0; i < m->nv; i++)
+		if (m->v[i].ttl_s > ttl)
+			ttl = m->v[i].ttl_s;
+	if (ttl > INT64_MAX / SEC)
+		ttl = INT64_MAX / SEC;
+	obs_usec_t lo = obs_usec_shift(obs_usec_shift(m->at, -max_age(m, o)), -ttl * SEC);
+	if (sqlite3_prepare_v2(
+		an_db_sql(db),
+		"SELECT c.name, k.t_before, k.t_after, k.step_us FROM clock_step k "
+		"JOIN collector c ON c.id = k.collector_id WHERE k.collector_id IN "
+		"(SELECT collector_id FROM target WHERE zone = ?1) AND max(k.t_before, "
+		"k.t_after) >= ?2 AND min(k.t_before, k.t_after) <= ?3 ORDER BY "
+		"k.t_after, k.id LIMIT 8",
+		-1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "clock steps: %s", sqlite3_errmsg(an_db_sql(db)));
+		return OBS_ESQL;
+	}
+	sqlite3_bind_text(st, 1, m->zone, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, lo);
+	sqlite3_bind_int64(st, 3, m->at);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char buf[400], a[OBS_TIME_STRLEN], b[OBS_TIME_STRLEN], w[OBS_TIME_STRLEN];
+		obs_usec_t step = sqlite3_column_int64(st, 3);
+		snprintf(buf, sizeof(buf),
+			 "clock step: collector %.64s's wall clock stepped %s by %.3f s between %s "
+			 "and %s, inside the evidence window from %s: its polls there may carry "
+			 "either timeline",
+			 (const char *)sqlite3_column_text(st, 0), step > 0 ? "forward" : "back",
+			 (double)(step > 0 ? step : -step) / 1e6,
+			 obs_time_format(sqlite3_column_int64(st, 1), a, sizeof(a)),
+			 obs_time_format(sqlite3_column_int64(st, 2), b, sizeof(b)),
+			 obs_time_format(lo, w, sizeof(w)));
+		json_array_append_new(*out, json_string(buf));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "clock steps: %s", sqlite3_errmsg(an_db_sql(db)));
+		return OBS_ESQL;
+	}
+	if (o == NULL || o->now <= 0)
+		return OBS_EOK;
+	/* polls stamped in the future of the real time: a clock ahead, or a step not seen */
+	if (sqlite3_prepare_v2(
+		an_db_sql(db),
+		"SELECT c.name, max(k.t_max) FROM obs_chunk k JOIN series s ON s.id = k.series_id "
+		"JOIN target t ON t.id = s.target_id JOIN collector c ON c.id = k.collector_id "
+		"WHERE t.zone = ?1 GROUP BY k.collector_id HAVING max(k.t_max) > ?2 ORDER BY "
+		"c.name",
+		-1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "future polls: %s", sqlite3_errmsg(an_db_sql(db)));
+		return OBS_ESQL;
+	}
+	sqlite3_bind_text(st, 1, m->zone, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, obs_usec_shift(o->now, VD_FUTURE_TOLERANCE));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char buf[400], a[OBS_TIME_STRLEN];
+		obs_usec_t t = sqlite3_column_int64(st, 1);
+		snprintf(
+		    buf, sizeof(buf),
+		    "clock anomaly: collector %.64s has polls stamped up to %s, %.1f s after now "
+		    "(tolerance %.0f s): its wall clock runs ahead or was stepped",
+		    (const char *)sqlite3_column_text(st, 0), obs_time_format(t, a, sizeof(a)),
+		    (double)(t - o->now) / 1e6, (double)VD_FUTURE_TOLERANCE / 1e6);
+		json_array_append_new(*out, json_string(buf));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "future polls: %s", sqlite3_errmsg(an_db_sql(db)));
+		return OBS_ESQL;
+	}
+	return OBS_EOK;
 }
 
 /* ---- parsing steps ---- */
@@ -1098,14 +1195,14 @@ static void on_glitch(void *arg, const pg_glitch_t *g)
 }
 
 /* status word of m (mdl_avail done with the default profile) */
-static int status_of(mdl_t *m, const vd_opts_t *opts, const char **word, json_t *reasons,
-		     json_t *open)
+static int status_of(mdl_t *m, const vd_opts_t *opts, const json_t *clock, const char **word,
+		     json_t *reasons, json_t *open)
 {
 	struct st_acc acc = {m, open, SEV_INFO, false};
 	int ret = pg_run(m, &mdl_prof_default, m->at, on_glitch, &acc);
 	if (ret)
 		return ret;
-	bool unknown = unknown_reasons(m, opts, reasons);
+	bool unknown = unknown_reasons(m, opts, clock, reasons);
 	bool broken = acc.any && acc.worst >= SEV_ERROR;
 	bool lame = false;
 	for (size_t i = 0; i < m->ns; i++) {
@@ -1141,10 +1238,12 @@ int vd_status(an_db_t *db, sigv_t *sv, const char *zone, obs_usec_t at, const vd
 	int ret = mdl_load(db, sv, zone, at, &m, err, errlen);
 	if (ret == OBS_EOK)
 		ret = mdl_avail(m, &mdl_prof_default);
-	json_t *reasons = json_array(), *open = json_array();
+	json_t *reasons = json_array(), *open = json_array(), *clock = NULL;
 	const char *word = "unknown";
 	if (ret == OBS_EOK)
-		ret = status_of(m, opts, &word, reasons, open);
+		ret = clock_reasons(db, m, opts, &clock, err, errlen);
+	if (ret == OBS_EOK)
+		ret = status_of(m, opts, clock, &word, reasons, open);
 	if (ret == OBS_EOK) {
 		*out = base_doc(m, at);
 		json_object_set_new(*out, "status", json_string(word));
@@ -1154,14 +1253,15 @@ int vd_status(an_db_t *db, sigv_t *sv, const char *zone, obs_usec_t at, const vd
 	}
 	json_decref(reasons);
 	json_decref(open);
+	json_decref(clock);
 	mdl_free(m);
 	return ret;
 }
 
 /* ---- whatif ---- */
 
-static int whatif_model(mdl_t *m0, json_t *steps_json, const vd_opts_t *opts, json_t *doc,
-			char *err, size_t errlen)
+static int whatif_model(mdl_t *m0, json_t *steps_json, const vd_opts_t *opts, const json_t *clock,
+			json_t *doc, char *err, size_t errlen)
 {
 	struct step st[MAXSTEPS];
 	size_t n = json_array_size(steps_json), i;
@@ -1215,10 +1315,10 @@ static int whatif_model(mdl_t *m0, json_t *steps_json, const vd_opts_t *opts, js
 	if (ret == OBS_EOK)
 		ret = mdl_avail(m0, &mdl_prof_default);
 	if (ret == OBS_EOK)
-		ret = status_of(m0, opts, &status, sreasons, open);
+		ret = status_of(m0, opts, clock, &status, sreasons, open);
 	json_decref(open);
 	json_decref(sreasons);
-	bool unknown = ret == OBS_EOK && unknown_reasons(m0, opts, reasons);
+	bool unknown = ret == OBS_EOK && unknown_reasons(m0, opts, clock, reasons);
 	if (why[0]) {
 		json_array_append_new(reasons, json_string(why));
 		unknown = true;
@@ -1293,9 +1393,16 @@ int vd_whatif(an_db_t *db, sigv_t *sv, const json_t *request, obs_usec_t now, co
 	int ret = mdl_load(db, sv, zone, at, &m, err, errlen);
 	if (ret)
 		return ret;
+	json_t *clock = NULL;
+	if ((ret = clock_reasons(db, m, opts, &clock, err, errlen))) {
+		json_decref(clock);
+		mdl_free(m);
+		return ret;
+	}
 	json_t *doc = base_doc(m, at);
 	json_object_set(doc, "steps", json_object_get(request, "steps"));
-	ret = whatif_model(m, json_object_get(request, "steps"), opts, doc, err, errlen);
+	ret = whatif_model(m, json_object_get(request, "steps"), opts, clock, doc, err, errlen);
+	json_decref(clock);
 	mdl_free(m);
 	if (ret) {
 		json_decref(doc);

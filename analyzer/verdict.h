@@ -22,7 +22,13 @@
 typedef struct vd_opts {
 	obs_usec_t eps_safe; /* margin added to earliest times; < 0: VD_EPS_SAFE_DEFAULT */
 	obs_usec_t max_age;  /* data older than this at `at` is stale (0: poll period + 2 s) */
+	obs_usec_t now;      /* the real time (0: not known, no check): a poll of the zone stamped
+			      * more than VD_FUTURE_TOLERANCE after it means a collector's wall
+			      * clock runs ahead or was stepped, and the answer is unknown */
 } vd_opts_t;
+
+/* How far after `now` a poll may be stamped before it counts as a clock anomaly. */
+#define VD_FUTURE_TOLERANCE (30 * OBS_USEC_PER_SEC)
 
 /* The status document of zone at `at`: {zone, at, status, reasons[], glitches[] (predicted,
  * open at `at`), data_age, model_hash}. opts may be NULL (defaults).

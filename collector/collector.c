@@ -86,6 +86,10 @@ struct coll {
 	coll_opts_t opts;
 	struct event_base *base;
 	const obs_clock_t *clock;
+	const obs_clock_t *mono; /* opts.mono or &mono_real */
+	obs_clock_t mono_real;
+	cstep_t cstep;        /* wall-clock step detector (checked every round and stats tick) */
+	uint64_t clock_steps; /* steps detected */
 	const obs_log_t *log;
 	obs_store_t *store;
 	eng_t *eng;
@@ -288,6 +292,37 @@ static void target_activate(struct coll_target *t)
 	schedule(t, 0);
 }
 
+/* Compare the realtime and monotonic deltas since the last check (clockstep.h); a step is
+ * logged once with its size, counted and stored (committed at once: it must outlive a crash).
+ * Returns the realtime reading. */
+static obs_usec_t clock_check(coll_t *c)
+{
+	obs_usec_t now = obs_clock_now(c->clock);
+	cstep_event_t ev;
+	if (!cstep_check(&c->cstep, now, obs_clock_now(c->mono), &ev))
+		return now;
+	c->clock_steps++;
+	char before[OBS_TIME_STRLEN], after[OBS_TIME_STRLEN];
+	obs_log_fmt(c->log, OBS_LOG_WARN, "clock",
+		    "wall clock stepped %s by %.3f s (realtime %s, then %s, %.3f s apart on the "
+		    "monotonic clock): verdicts whose evidence spans it are unknown",
+		    ev.step > 0 ? "forward" : "back",
+		    (double)(ev.step > 0 ? ev.step : -ev.step) / 1e6,
+		    obs_time_format(ev.t_before, before, sizeof(before)),
+		    obs_time_format(ev.t_after, after, sizeof(after)),
+		    (double)(ev.mono_after - ev.mono_before) / 1e6);
+	if (store_clock_step(c->store, &ev) != OBS_EOK || store_commit(c->store) != OBS_EOK)
+		store_failed(c, "clock step");
+	return now;
+}
+
+bool coll_clock_check(coll_t *c)
+{
+	uint64_t before = c->clock_steps;
+	clock_check(c);
+	return c->clock_steps != before;
+}
+
 static bool target_reachable(const struct coll_target *t, obs_usec_t now)
 {
 	if (t->kind != K_PROVIDER || t->ns == NULL)
@@ -303,7 +338,7 @@ static void round_cb(evutil_socket_t fd, short what, void *arg)
 	coll_t *c = t->c;
 	if (c->stopping)
 		return;
-	obs_usec_t now = obs_clock_now(c->clock);
+	obs_usec_t now = clock_check(c);
 	if (!target_reachable(t, now)) {
 		char when[OBS_TIME_STRLEN];
 		obs_log_fmt(c->log, OBS_LOG_INFO, t->zone->cfg->name,
@@ -656,6 +691,7 @@ static void stats_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	coll_t *c = arg;
+	clock_check(c);
 	eng_stats_t st;
 	eng_get_stats(c->eng, &st);
 	store_health_t h;
@@ -696,6 +732,7 @@ static void stats_cb(evutil_socket_t fd, short what, void *arg)
 	    {"store_errors", c->store_errors},
 	    {"store_lost_batches", h.recoveries},
 	    {"store_lost_observations", h.lost_observations},
+	    {"clock_steps", c->clock_steps},
 	};
 	enum { NROWS = sizeof(rows) / sizeof(rows[0]) };
 	const char *names[NROWS];
@@ -779,6 +816,8 @@ int coll_new(const obs_config_t *cfg, const coll_opts_t *opts, struct event_base
 	c->opts = *opts;
 	c->base = base;
 	c->clock = clock;
+	c->mono_real = obs_clock_mono();
+	c->mono = opts->mono ? opts->mono : &c->mono_real;
 	c->log = log;
 	const char *db = opts->db ? opts->db : cfg->db;
 	char err[300];

@@ -20,6 +20,9 @@ typedef struct coll_opts {
 	const char *db;         /* overrides the configured database path when not NULL */
 	const char *iface;      /* capture DNS live on this interface too (NULL: no capture) */
 	const char *write_pcap; /* write the collector's own traffic to this pcap file */
+	const obs_clock_t
+	    *mono; /* the monotonic clock, borrowed (NULL: obs_clock_mono()); with
+		    * the realtime clock given to coll_new it detects wall-clock steps */
 } coll_opts_t;
 
 /* Read a capture file (pcap or pcapng) into the collector's database and return: the passive
@@ -34,6 +37,12 @@ int coll_new(const obs_config_t *cfg, const coll_opts_t *opts, struct event_base
 
 /* Run until SIGINT / SIGTERM (or, with once, until the round is done). Commits on exit. */
 int coll_run(coll_t *c);
+
+/* Read the realtime and the monotonic clock and compare their deltas since the last check
+ * (clockstep.h); a wall-clock step is logged, counted (counter clock_steps) and stored (table
+ * clock_step). The loop does this at every polling round and stats tick; exposed for tests.
+ * Returns true when this check saw a step. */
+bool coll_clock_check(coll_t *c);
 
 /* Commit, close the database, free. NULL is a no-op. */
 void coll_free(coll_t *c);

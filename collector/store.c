@@ -49,6 +49,7 @@ enum {
 	S_END_CAPTURE,
 	S_INS_CSTATS,
 	S_INS_TTLANOM,
+	S_INS_CLKSTEP,
 	S_COUNT
 };
 
@@ -102,6 +103,8 @@ static const char *const store_sql[S_COUNT] = {
     [S_INS_TTLANOM] = "INSERT OR IGNORE INTO ttl_anomaly (observation_id, series_id, t, "
 		      "version_id, ttl_min_s, ttl_max_s, sig_ttl_min_s, sig_ttl_max_s) "
 		      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    [S_INS_CLKSTEP] = "INSERT INTO clock_step (t_before, t_after, mono_before, mono_after, "
+		      "step_us) VALUES (?, ?, ?, ?, ?)",
 };
 
 struct series_state {
@@ -995,6 +998,21 @@ int store_ttl_anomaly(obs_store_t *s, int64_t handle, int64_t series_id, obs_use
 	}
 	s->pending++;
 	return step_done(s, st, "ttl_anomaly insert");
+}
+
+int store_clock_step(obs_store_t *s, const cstep_event_t *ev)
+{
+	int ret = begin(s);
+	if (ret)
+		return ret;
+	sqlite3_stmt *st = s->st[S_INS_CLKSTEP];
+	sqlite3_bind_int64(st, 1, ev->t_before);
+	sqlite3_bind_int64(st, 2, ev->t_after);
+	sqlite3_bind_int64(st, 3, ev->mono_before);
+	sqlite3_bind_int64(st, 4, ev->mono_after);
+	sqlite3_bind_int64(st, 5, ev->step);
+	s->pending++;
+	return step_done(s, st, "clock_step insert");
 }
 
 int store_capture_open(obs_store_t *s, const char *source, int linktype, int snaplen, obs_usec_t t,

@@ -12,6 +12,7 @@
 
 #include "answer.h"
 #include "clock.h"
+#include "clockstep.h"
 
 typedef struct obs_store obs_store_t;
 
@@ -124,6 +125,9 @@ int store_passive_packet(obs_store_t *s, int64_t obs_id, uint16_t client_port, u
  * store_observe() first (OBS_EINVAL otherwise). */
 int store_ttl_anomaly(obs_store_t *s, int64_t obs_id, int64_t series_id, obs_usec_t t,
 		      const ans_version_t *v);
+
+/* A wall-clock step the collector detected (clockstep.h): a clock_step row. */
+int store_clock_step(obs_store_t *s, const cstep_event_t *ev);
 
 /* A capture source ("live:IFACE" or "file:PATH") starts; *id receives its id. */
 int store_capture_open(obs_store_t *s, const char *source, int linktype, int snaplen, obs_usec_t t,

@@ -32,3 +32,14 @@ obs_usec_t obs_mono_now(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (obs_usec_t)ts.tv_sec * OBS_USEC_PER_SEC + ts.tv_nsec / 1000;
 }
+
+static obs_usec_t clock_mono_now(void *arg)
+{
+	(void)arg;
+	return obs_mono_now();
+}
+
+obs_clock_t obs_clock_mono(void)
+{
+	return (obs_clock_t){.now = clock_mono_now, .arg = NULL};
+}

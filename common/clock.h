@@ -37,3 +37,7 @@ static inline obs_usec_t obs_usec_shift(obs_usec_t t, int64_t off)
 
 /* Monotonic microseconds, for measuring durations only (latency, deadlines on the loop). */
 obs_usec_t obs_mono_now(void);
+
+/* The monotonic clock (CLOCK_MONOTONIC, obs_mono_now) behind the same seam as the real one, so
+ * a test can inject both (wall-clock step detection compares their deltas). */
+obs_clock_t obs_clock_mono(void);

@@ -7,7 +7,7 @@ set -eu
 build_pkgs="build-essential pkg-config libldns-dev ldnsutils libevent-dev libsqlite3-dev sqlite3
 librrd-dev rrdtool libpcap-dev libcriterion-dev libjansson-dev libyaml-dev clang-format"
 test_pkgs="knot knot-dnsutils nsd bind9 bind9-utils bind9-dnsutils unbound knot-resolver
-pdns-recursor dnsutils iproute2 procps socat dnsperf tcpdump tshark jq python3-jsonschema
+pdns-recursor dnsutils iproute2 procps socat dnsperf tcpdump tshark jq python3-jsonschema faketime
 chromium nodejs npm"
 
 # playwright-core (pinned in tests/browser/package.json) into tests/browser/node_modules, for the

@@ -11,6 +11,8 @@
 # polls (m2); and the passive captures tests/fixtures/pcap/{ttl,lab}.pcap (through
 # bin/obs-collector run -r), alone and mixed with m1 and m2; at several instants.
 # Usage: tests/bench/an-outputs-diff.sh OLD_OBS_ANALYZER NEW_OBS_ANALYZER [OUTDIR]
+# COLL=PATH: the obs-collector that writes the passive databases (default bin/obs-collector);
+# after a collector schema change, give the old one, which both analyzers read.
 # Exit status 0 when identical, 1 when they differ (the diff is printed).
 set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: $0 OLD_OBS_ANALYZER NEW_OBS_ANALYZER [OUTDIR]" >&2; exit 2; }
@@ -50,7 +52,7 @@ sqlite3 "$X/m2.db" "UPDATE meta SET value = 'vantage-2' WHERE key = 'collector';
 for f in ttl lab; do
 	printf 'collector: { name: passive-%s, db: %s }\nzones:\n  - name: example.lab.\n    parent-servers: [127.0.2.1]\n    providers: { x: { ns: [ns.provx.lab.] } }\n' \
 		"$f" "$X/$f.db" >"$X/$f.yaml"
-	bin/obs-collector run -c "$X/$f.yaml" -r "tests/fixtures/pcap/$f.pcap" >/dev/null 2>&1
+	"${COLL:-bin/obs-collector}" run -c "$X/$f.yaml" -r "tests/fixtures/pcap/$f.pcap" >/dev/null 2>&1
 done
 extra() { # BIN DIR
 	local combo n dbs x at cmd f

@@ -584,3 +584,41 @@ Test(an_ingest, glitch_window_baseline_exclusion_attribution)
 	json_decref(doc);
 	an_db_close(db);
 }
+
+/* the collector's wall-clock steps (collector migration 4) are copied once, above their
+ * high-water mark; a collector database without the table (schema 1 to 3) still ingests */
+Test(an_ingest, clock_steps_copied_once_and_old_schemas_accepted)
+{
+	soa_history(cpath, "v1", 0);
+	hist_t h;
+	cr_assert_eq(sqlite3_open(cpath, &h.db), SQLITE_OK);
+	h_exec(&h, "INSERT INTO clock_step VALUES (1, 1002000000, 1303000000, 7000000, 8000000, "
+		   "300000000), (2, 1004000000, 1000000, 9000000, 10000000, -1003999000000)");
+	h_close(&h);
+	soa_history(c2path, "v2", 0);
+	cr_assert_eq(sqlite3_open(c2path, &h.db), SQLITE_OK);
+	h_exec(&h, "DROP TABLE clock_step; UPDATE schema_version SET version = 3");
+	h_close(&h);
+	an_db_t *db;
+	char err[256];
+	cr_assert_eq(an_db_open(apath, false, 0, &db, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(ing_collector(db, cpath, 0, NULL, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(ing_collector(db, c2path, 0, NULL, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(count(db, "SELECT count(*) FROM clock_step k JOIN collector c ON c.id = "
+			       "k.collector_id WHERE c.name = 'v1'"),
+		     2);
+	cr_assert_eq(count(db, "SELECT step_us FROM clock_step WHERE src_id = 1"), 300000000);
+	cr_assert_eq(count(db, "SELECT t_after FROM clock_step WHERE src_id = 2"), 1000000);
+	cr_assert_eq(count(db, "SELECT last_id FROM hwm WHERE tbl = 'clock_step'"), 2);
+	int64_t before = sqlite3_total_changes(an_db_sql(db));
+	cr_assert_eq(ing_collector(db, cpath, 1, NULL, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(sqlite3_total_changes(an_db_sql(db)), before, "second ingest wrote rows");
+	/* a later step: only it is copied */
+	cr_assert_eq(sqlite3_open(cpath, &h.db), SQLITE_OK);
+	h_exec(&h, "INSERT INTO clock_step VALUES (3, 1, 2, 3, 4, 5)");
+	h_close(&h);
+	cr_assert_eq(ing_collector(db, cpath, 2, NULL, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_eq(count(db, "SELECT count(*) FROM clock_step"), 3);
+	cr_assert_eq(count(db, "SELECT last_id FROM hwm WHERE tbl = 'clock_step'"), 3);
+	an_db_close(db);
+}

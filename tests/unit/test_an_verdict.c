@@ -470,3 +470,132 @@ Test(an_verdict, missing_data_never_turns_into_go, .timeout = 120)
 	}
 	cr_assert_eq(turned, 0, "%d of %d answers turned into go", turned, trials);
 }
+
+/* add a clock_step row to the collector database of b and ingest again */
+static void add_clock_step(struct built *b, int id, double before, double after, double mono)
+{
+	hist_t h;
+	char sql[256], err[256];
+	cr_assert_eq(sqlite3_open(b->cpath, &h.db), SQLITE_OK);
+	obs_usec_t tb = (obs_usec_t)((T0 + before) * SEC), ta = (obs_usec_t)((T0 + after) * SEC);
+	snprintf(sql, sizeof(sql), "INSERT INTO clock_step VALUES (%d, %lld, %lld, 0, %lld, %lld)",
+		 id, (long long)tb, (long long)ta, (long long)(mono * SEC),
+		 (long long)(ta - tb - (obs_usec_t)(mono * SEC)));
+	h_exec(&h, sql);
+	h_close(&h);
+	cr_assert_eq(ing_collector(b->db, b->cpath, 0, NULL, err, sizeof(err)), OBS_EOK, "%s", err);
+}
+
+static bool has_reason(const json_t *doc, const char *a, const char *b)
+{
+	size_t i;
+	const json_t *r;
+	json_array_foreach(json_object_get(doc, "reasons"), i, r)
+	{
+		const char *s = json_string_value(r);
+		if (s && strstr(s, a) && strstr(s, b))
+			return true;
+	}
+	return false;
+}
+
+/* E4: a wall-clock step of the collector inside the evidence window (the freshness limit,
+ * poll 1 s + 2 s here, plus the largest TTL, 5 s: 8 s before `at`) makes whatif and status
+ * unknown, naming the collector and the step; one that lies wholly before the window changes
+ * nothing */
+Test(an_verdict, clock_step_inside_the_evidence_window_is_unknown)
+{
+	world_t w = {.import_at = 20, .polls = 40};
+	struct built b;
+	build(&w, &b);
+	const char *step = sign_with_zsk2(&b);
+	cr_assert_str_eq(verdict(&b, 39.5, step, NULL), "go");
+	/* back by 2.1 s between +24 and +22.9 (1 s apart on the monotonic clock) */
+	add_clock_step(&b, 1, 24.0, 22.9, 1.0);
+	static const struct {
+		double at;
+		const char *want;
+	} cases[] = {
+	    {39.5, "go"},      /* window [31.5, 39.5]: the step is long past */
+	    {32.5, "go"},      /* window [24.5, 32.5]: just after its span [22.9, 24] */
+	    {31.9, "unknown"}, /* window [23.9, 31.9] holds +24 */
+	    {27.5, "unknown"}, /* would be go without the step */
+	    {24.5, "unknown"}, /* inside */
+	    {23.0, "unknown"}, /* window [15, 23] reaches +22.9 */
+	    {22.5, "wait"},    /* window [14.5, 22.5] ends before the span: what the data says
+				* (b's old DNSKEY may be cached until +25) */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_assert_str_eq(verdict(&b, cases[i].at, step, NULL), cases[i].want, "at +%.1f",
+				 cases[i].at);
+	char err[256] = "";
+	int ret;
+	json_t *d = ask(&b, 25.5, step, &ret, err, sizeof(err));
+	cr_assert_eq(ret, OBS_EOK, "%s", err);
+	cr_assert(has_reason(d, "vantage-1", "stepped back by 2.100 s"), "%s",
+		  json_dumps(json_object_get(d, "reasons"), 0));
+	cr_assert(json_is_null(json_object_get(d, "earliest_safe")));
+	json_decref(d);
+	/* status: unknown too (nothing broken is visible) */
+	json_t *st = NULL;
+	cr_assert_eq(vd_status(b.db, b.sv, ZONE, (obs_usec_t)((T0 + 25.5) * SEC), NULL, &st, err,
+			       sizeof(err)),
+		     OBS_EOK, "%s", err);
+	cr_assert_str_eq(json_string_value(json_object_get(st, "status")), "unknown");
+	cr_assert(has_reason(st, "vantage-1", "clock step"));
+	json_decref(st);
+	/* forward 5 min from +38: the window at +39.5 lies inside its span */
+	add_clock_step(&b, 2, 38.0, 339.0, 1.0);
+	cr_assert_str_eq(verdict(&b, 39.5, step, NULL), "unknown");
+	unbuild(&b);
+}
+
+/* only polls stamped at or before `at` are evidence: polls stamped a minute after `at` (a
+ * collector clock ahead, or stepped) do not make stale data fresh; and with the real time
+ * known, polls stamped more than 30 s after it make the answer unknown */
+Test(an_verdict, polls_after_at_are_not_fresh_evidence)
+{
+	world_t w = {.import_at = 20, .polls = 40};
+	struct built b;
+	build(&w, &b);
+	hist_t h;
+	char err[256];
+	cr_assert_eq(sqlite3_open(b.cpath, &h.db), SQLITE_OK);
+	h_exec(&h, "INSERT INTO observation (t, series_id, attempt, transport, status, rtt, rcode, "
+		   "flags, outcome, version_id, ttl_s) SELECT t + 60000000, series_id, attempt, "
+		   "transport, status, rtt, rcode, flags, outcome, version_id, ttl_s FROM "
+		   "observation WHERE t >= 1700000039000000 ORDER BY id");
+	h_close(&h);
+	cr_assert_eq(ing_collector(b.db, b.cpath, 0, NULL, err, sizeof(err)), OBS_EOK, "%s", err);
+	cr_assert_str_eq(verdict(&b, 43.5, sign_with_zsk2(&b), NULL), "unknown");
+	cr_assert_str_eq(verdict(&b, 70.5, sign_with_zsk2(&b), NULL), "unknown");
+	cr_assert_str_eq(verdict(&b, 99.5, sign_with_zsk2(&b), NULL), "go");
+	/* with the real time known (vd_opts_t.now, as the CLI sets it), polls stamped more than
+	 * 30 s after it (+99 against now +39.5 and +60) are a clock anomaly: unknown, naming the
+	 * collector; 30 s or less after it (now +80) is tolerated */
+	static const struct {
+		double now;
+		const char *want;
+	} cases[] = {{39.5, "unknown"}, {60.0, "unknown"}, {80.0, "go"}, {0, "go"}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		vd_opts_t o = {.eps_safe = -1,
+			       .now =
+				   cases[i].now > 0 ? (obs_usec_t)((T0 + cases[i].now) * SEC) : 0};
+		json_t *req = NULL, *doc = NULL;
+		char buf[64];
+		snprintf(buf, sizeof(buf), "%s", sign_with_zsk2(&b));
+		char *argv[] = {strtok(buf, " "), strtok(NULL, " "), strtok(NULL, " ")};
+		obs_usec_t at = (obs_usec_t)((T0 + 39.5) * SEC);
+		cr_assert_eq(vd_steps_from_argv(3, argv, ZONE, at, &req, err, sizeof(err)), OBS_EOK,
+			     "%s", err);
+		cr_assert_eq(vd_whatif(b.db, b.sv, req, at, &o, &doc, err, sizeof(err)), OBS_EOK,
+			     "%s", err);
+		cr_assert_str_eq(json_string_value(json_object_get(doc, "verdict")), cases[i].want,
+				 "now +%.1f", cases[i].now);
+		if (strcmp(cases[i].want, "unknown") == 0)
+			cr_assert(has_reason(doc, "vantage-1", "clock anomaly"));
+		json_decref(req);
+		json_decref(doc);
+	}
+	unbuild(&b);
+}
