@@ -267,32 +267,33 @@ static const char *const SQL_TTLA =
     "a.observation_id WHERE a.observation_id > ?2 AND a.observation_id <= ?3 ORDER "
     "BY a.observation_id ON CONFLICT DO NOTHING";
 
-/* Copy the TTL anomalies above their high-water mark (a collector database of schema 1 or 2
- * has none: nothing to do). Runs after the observations are copied. */
-static int ingest_ttl_anomalies(struct ctx *c, int64_t *rows)
+/* Copy the rows of the collector table tbl above its high-water mark with sql (bound cid and
+ * the key range (old, neu]; key: the table's growing key column). A collector database whose
+ * schema predates the table has none: nothing to do. Runs after the observations are copied. */
+static int copy_above_hwm(struct ctx *c, const char *tbl, const char *key, const char *sql,
+			  int64_t *rows)
 {
 	int64_t have = 0, old, neu;
+	char q[200];
 	int ret;
 	*rows = 0;
-	if ((ret = max_id(c,
-			  "SELECT count(*) FROM c.sqlite_master WHERE type = 'table' AND name = "
-			  "'ttl_anomaly'",
-			  &have)) ||
-	    have != 1)
+	snprintf(q, sizeof(q),
+		 "SELECT count(*) FROM c.sqlite_master WHERE type = 'table' AND name = '%s'", tbl);
+	if ((ret = max_id(c, q, &have)) || have != 1)
 		return ret;
-	if ((ret = hwm_get(c, "ttl_anomaly", &old)) ||
-	    (ret = max_id(c, "SELECT coalesce(max(observation_id), 0) FROM c.ttl_anomaly", &neu)))
+	snprintf(q, sizeof(q), "SELECT coalesce(max(%s), 0) FROM c.%s", key, tbl);
+	if ((ret = hwm_get(c, tbl, &old)) || (ret = max_id(c, q, &neu)))
 		return ret;
 	if (neu < old) {
 		snprintf(c->err, c->errlen,
-			 "TTL anomaly rows went back (%lld < %lld ingested): a different database "
-			 "under the same name?",
-			 (long long)neu, (long long)old);
+			 "%s rows went back (%lld < %lld ingested): a different database under the "
+			 "same name?",
+			 tbl, (long long)neu, (long long)old);
 		return OBS_ESCHEMA;
 	}
-	if ((ret = run2(c, SQL_TTLA, old, neu, rows)))
+	if ((ret = run2(c, sql, old, neu, rows)))
 		return ret;
-	return neu != old ? hwm_set(c, "ttl_anomaly", neu) : OBS_EOK;
+	return neu != old ? hwm_set(c, tbl, neu) : OBS_EOK;
 }
 
 /* Wall-clock steps (collector migration 4; analysis migration 10): E4 */
@@ -300,34 +301,6 @@ static const char *const SQL_CSTEP =
     "INSERT INTO clock_step (collector_id, src_id, t_before, t_after, mono_before, mono_after, "
     "step_us) SELECT ?1, k.id, k.t_before, k.t_after, k.mono_before, k.mono_after, k.step_us "
     "FROM c.clock_step k WHERE k.id > ?2 AND k.id <= ?3 ORDER BY k.id ON CONFLICT DO NOTHING";
-
-/* Copy the clock steps above their high-water mark (a collector database of schema 1 to 3 has
- * none: nothing to do). */
-static int ingest_clock_steps(struct ctx *c, int64_t *rows)
-{
-	int64_t have = 0, old, neu;
-	int ret;
-	*rows = 0;
-	if ((ret = max_id(c,
-			  "SELECT count(*) FROM c.sqlite_master WHERE type = 'table' AND name = "
-			  "'clock_step'",
-			  &have)) ||
-	    have != 1)
-		return ret;
-	if ((ret = hwm_get(c, "clock_step", &old)) ||
-	    (ret = max_id(c, "SELECT coalesce(max(id), 0) FROM c.clock_step", &neu)))
-		return ret;
-	if (neu < old) {
-		snprintf(c->err, c->errlen,
-			 "clock step rows went back (%lld < %lld ingested): a different database "
-			 "under the same name?",
-			 (long long)neu, (long long)old);
-		return OBS_ESCHEMA;
-	}
-	if ((ret = run2(c, SQL_CSTEP, old, neu, rows)))
-		return ret;
-	return neu != old ? hwm_set(c, "clock_step", neu) : OBS_EOK;
-}
 
 static const struct {
 	const char *tbl;
@@ -1058,9 +1031,9 @@ int ing_collector(an_db_t *db, const char *path, obs_usec_t now, ing_stats_t *st
 	}
 	if ((ret = ingest_passive(c, &stats->passive_pairs)))
 		goto done;
-	if ((ret = ingest_ttl_anomalies(c, &dummy)))
+	if ((ret = copy_above_hwm(c, "ttl_anomaly", "observation_id", SQL_TTLA, &dummy)))
 		goto done;
-	if ((ret = ingest_clock_steps(c, &dummy)))
+	if ((ret = copy_above_hwm(c, "clock_step", "id", SQL_CSTEP, &dummy)))
 		goto done;
 	if ((ret = runb_finish(&rb)))
 		goto done;
